@@ -1,0 +1,17 @@
+# rw_test(<name> <label> SOURCES <src>... [LIBS <lib>...] [ENV <k=v>...])
+# A Criterion test executable registered with CTest under <label> (unit, prop, e2e, slow).
+# Defined at the top level so every module directory can register its own tests.
+find_library(CRITERION_LIB criterion REQUIRED)
+function(rw_test name label)
+  cmake_parse_arguments(T "" "TIMEOUT" "SOURCES;LIBS;ENV" ${ARGN})
+  add_executable(${name} ${T_SOURCES})
+  target_link_libraries(${name} PRIVATE ${T_LIBS} rw_proto rw_base ${CRITERION_LIB})
+  add_test(NAME ${name} COMMAND ${name} --jobs 1 --short-filename)
+  if(NOT T_TIMEOUT)
+    set(T_TIMEOUT 300)
+  endif()
+  set_tests_properties(${name} PROPERTIES LABELS ${label} TIMEOUT ${T_TIMEOUT})
+  if(T_ENV)
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT "${T_ENV}")
+  endif()
+endfunction()
