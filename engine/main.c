@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tools/store_verbs.h"
 #include "tools/verbs.h"
 
 #ifndef RW_VERSION
@@ -18,6 +19,11 @@ static const struct {
     verb_fn fn;
     const char *help;
 } verbs[] = {
+    {"import", store_verb_import_main, "import the vehicle registry from CSV"},
+    {"user", store_verb_user_main, "user add|passwd|lock|list"},
+    {"log", store_verb_log_main, "print the raw packet log, decoded"},
+    {"backup", store_verb_backup_main, "backup --full|--incremental DIR, backup verify DIR"},
+    {"restore", store_verb_restore_main, "restore a backup into an empty store directory"},
     {"decode", tool_decode_main, "decode JT/T 808 / 809 frames (hex, stdin, pcap) to JSON"},
     {"encode", tool_encode_main, "build JT/T 808 / 809 frames from JSON"},
 };

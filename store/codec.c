@@ -1,0 +1,383 @@
+/* codec.c: key and value codecs of the store (layouts in store/README.md §3-4).
+ * Pure functions, no allocation except zstd's own when no context is passed. */
+#include <errno.h>
+#include <string.h>
+#include <zstd.h>
+
+#include "engine/base/assert.h"
+#include "store/store_int.h"
+
+#define SEG_PLAIN 1
+#define SEG_ZSTD 2
+#define SEG_ZSTD_MIN 64          /* plain bodies below this are not worth compressing */
+#define SEG_PT_MAX 80            /* worst-case bytes of one encoded point */
+#define ZLEVEL 3
+
+void vput(struct wr *w, uint64_t v)
+{
+    while (v >= 0x80) {
+        wr_u8(w, (uint8_t)(v | 0x80));
+        v >>= 7;
+    }
+    wr_u8(w, (uint8_t)v);
+}
+
+uint64_t vget(struct rd *r)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        uint8_t b = rd_u8(r);
+        if (r->err)
+            return 0;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return v;
+    }
+    r->err = RW_E_FIELD; /* more than 10 bytes */
+    return 0;
+}
+
+void trk_key(uint8_t k[TRK_KEY_LEN], uint32_t vid, uint8_t hour)
+{
+    struct wr w;
+    wr_init(&w, k, TRK_KEY_LEN);
+    wr_u32(&w, vid);
+    wr_u8(&w, hour);
+}
+
+void trk_key_parse(const uint8_t *k, uint32_t *vid, uint8_t *hour)
+{
+    struct rd r;
+    rd_init(&r, k, TRK_KEY_LEN);
+    *vid = rd_u32(&r);
+    *hour = rd_u8(&r);
+}
+
+void raw_key_enc(uint8_t k[RAW_KEY_LEN], const struct raw_key *rk)
+{
+    struct wr w;
+    wr_init(&w, k, RAW_KEY_LEN);
+    /* Flip the sign bit so that memcmp order is signed order. */
+    wr_u64(&w, (uint64_t)rk->min_ms ^ (1ull << 63));
+    wr_u32(&w, rk->boot);
+    wr_u16(&w, rk->shard);
+    wr_u32(&w, rk->seq);
+    wr_u16(&w, rk->sub);
+    ASSERT(w.err == 0);
+}
+
+void raw_key_dec(const uint8_t *k, struct raw_key *rk)
+{
+    struct rd r;
+    rd_init(&r, k, RAW_KEY_LEN);
+    rk->min_ms = (int64_t)(rd_u64(&r) ^ (1ull << 63));
+    rk->boot = rd_u32(&r);
+    rk->shard = rd_u16(&r);
+    rk->seq = rd_u32(&r);
+    rk->sub = rd_u16(&r);
+}
+
+void pres_key(uint8_t k[PRES_KEY_LEN], uint8_t bucket, uint32_t cell, uint32_t vid)
+{
+    struct wr w;
+    wr_init(&w, k, PRES_KEY_LEN);
+    wr_u8(&w, bucket);
+    wr_u32(&w, cell);
+    wr_u32(&w, vid);
+}
+
+/* Grid cell of a coordinate: row-major 0.01-degree cells over the whole globe. */
+int pres_cell(int32_t lat_e6, int32_t lon_e6, uint32_t *cell)
+{
+    if (lat_e6 < -90000000 || lat_e6 > 90000000 || lon_e6 < -180000000 || lon_e6 > 180000000)
+        return RW_E_FIELD;
+    uint32_t row = (uint32_t)((lat_e6 + 90000000) / STORE_PRES_CELL_E6);
+    uint32_t col = (uint32_t)((lon_e6 + 180000000) / STORE_PRES_CELL_E6);
+    *cell = row * 36001u + col;
+    return 0;
+}
+
+/* "Same content" for deduplication: every field except the receive time, the source and
+ * the LATE flag, which differ between a live point and its blind-area re-upload. */
+int pos_content_eq(const struct store_pos *a, const struct store_pos *b)
+{
+    return a->vehicle_id == b->vehicle_id && a->gnss_time == b->gnss_time &&
+           a->lat_e6 == b->lat_e6 && a->lon_e6 == b->lon_e6 && a->alarm == b->alarm &&
+           a->status == b->status && a->mileage_hm == b->mileage_hm &&
+           a->speed_dkmh == b->speed_dkmh && a->tacho_speed_dkmh == b->tacho_speed_dkmh &&
+           a->direction == b->direction && a->altitude_m == b->altitude_m &&
+           a->fuel_dl == b->fuel_dl && a->rssi == b->rssi && a->sats == b->sats &&
+           (a->flags & ~STORE_POS_F_LATE) == (b->flags & ~STORE_POS_F_LATE) &&
+           a->present == b->present;
+}
+
+int pos_cmp_time(const struct store_pos *a, const struct store_pos *b)
+{
+    if (a->gnss_time != b->gnss_time)
+        return a->gnss_time < b->gnss_time ? -1 : 1;
+    if (a->recv_time_ms != b->recv_time_ms)
+        return a->recv_time_ms < b->recv_time_ms ? -1 : 1;
+    return 0;
+}
+
+/* ─── Track segments ─── */
+
+enum { M_SPEED = 1 << 0, M_DIR = 1 << 1, M_MILE = 1 << 2, M_ALT = 1 << 3, M_STATUS = 1 << 4,
+       M_ALARM = 1 << 5, M_RSSI = 1 << 6, M_TACHO = 1 << 7, M_FUEL = 1 << 8, M_SATS = 1 << 9,
+       M_SRC = 1 << 10, M_FLAGS = 1 << 11, M_PRESENT = 1 << 12 };
+
+static unsigned seg_mask(const struct store_pos *p, const struct store_pos *q)
+{
+    unsigned m = 0;
+    m |= p->speed_dkmh != q->speed_dkmh ? M_SPEED : 0;
+    m |= p->direction != q->direction ? M_DIR : 0;
+    m |= p->mileage_hm != q->mileage_hm ? M_MILE : 0;
+    m |= p->altitude_m != q->altitude_m ? M_ALT : 0;
+    m |= p->status != q->status ? M_STATUS : 0;
+    m |= p->alarm != q->alarm ? M_ALARM : 0;
+    m |= p->rssi != q->rssi ? M_RSSI : 0;
+    m |= p->tacho_speed_dkmh != q->tacho_speed_dkmh ? M_TACHO : 0;
+    m |= p->fuel_dl != q->fuel_dl ? M_FUEL : 0;
+    m |= p->sats != q->sats ? M_SATS : 0;
+    m |= p->src != q->src ? M_SRC : 0;
+    m |= p->flags != q->flags ? M_FLAGS : 0;
+    m |= p->present != q->present ? M_PRESENT : 0;
+    return m;
+}
+
+/* Wrapping arithmetic: decoding hostile or corrupted bytes must not be undefined. */
+static int64_t wadd(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
+static int64_t pos_lag(const struct store_pos *p)
+{
+    return (int64_t)((uint64_t)p->recv_time_ms - (uint64_t)p->gnss_time * 1000u);
+}
+
+/* One point as deltas against <q> (the previous point, or zeros for the first). */
+static void seg_put_point(struct wr *w, const struct store_pos *p, const struct store_pos *q)
+{
+    unsigned m = seg_mask(p, q);
+    vput(w, zz(wadd(p->gnss_time, -q->gnss_time)));
+    vput(w, zz((int64_t)p->lat_e6 - q->lat_e6));
+    vput(w, zz((int64_t)p->lon_e6 - q->lon_e6));
+    vput(w, zz(wadd(pos_lag(p), -pos_lag(q))));
+    vput(w, m);
+    if (m & M_SPEED) vput(w, zz((int64_t)p->speed_dkmh - q->speed_dkmh));
+    if (m & M_DIR) vput(w, zz((int64_t)p->direction - q->direction));
+    if (m & M_MILE) vput(w, zz((int64_t)p->mileage_hm - q->mileage_hm));
+    if (m & M_ALT) vput(w, zz((int64_t)p->altitude_m - q->altitude_m));
+    if (m & M_STATUS) vput(w, p->status ^ q->status);
+    if (m & M_ALARM) vput(w, p->alarm ^ q->alarm);
+    if (m & M_RSSI) wr_u8(w, p->rssi);
+    if (m & M_TACHO) vput(w, zz((int64_t)p->tacho_speed_dkmh - q->tacho_speed_dkmh));
+    if (m & M_FUEL) vput(w, zz((int64_t)p->fuel_dl - q->fuel_dl));
+    if (m & M_SATS) wr_u8(w, p->sats);
+    if (m & M_SRC) wr_u8(w, p->src);
+    if (m & M_FLAGS) wr_u8(w, p->flags);
+    if (m & M_PRESENT) vput(w, p->present ^ q->present);
+}
+
+static void seg_get_point(struct rd *r, struct store_pos *p, const struct store_pos *q)
+{
+    *p = *q;
+    p->gnss_time = wadd(q->gnss_time, unzz(vget(r)));
+    p->lat_e6 = (int32_t)(q->lat_e6 + unzz(vget(r)));
+    p->lon_e6 = (int32_t)(q->lon_e6 + unzz(vget(r)));
+    int64_t lag = wadd(pos_lag(q), unzz(vget(r)));
+    p->recv_time_ms = (int64_t)((uint64_t)lag + (uint64_t)p->gnss_time * 1000u);
+    uint64_t m = vget(r);
+    if (m & M_SPEED) p->speed_dkmh = (uint16_t)(q->speed_dkmh + unzz(vget(r)));
+    if (m & M_DIR) p->direction = (uint16_t)(q->direction + unzz(vget(r)));
+    if (m & M_MILE) p->mileage_hm = (uint32_t)(q->mileage_hm + unzz(vget(r)));
+    if (m & M_ALT) p->altitude_m = (int16_t)(q->altitude_m + unzz(vget(r)));
+    if (m & M_STATUS) p->status = q->status ^ (uint32_t)vget(r);
+    if (m & M_ALARM) p->alarm = q->alarm ^ (uint32_t)vget(r);
+    if (m & M_RSSI) p->rssi = rd_u8(r);
+    if (m & M_TACHO) p->tacho_speed_dkmh = (uint16_t)(q->tacho_speed_dkmh + unzz(vget(r)));
+    if (m & M_FUEL) p->fuel_dl = (uint16_t)(q->fuel_dl + unzz(vget(r)));
+    if (m & M_SATS) p->sats = rd_u8(r);
+    if (m & M_SRC) p->src = rd_u8(r);
+    if (m & M_FLAGS) p->flags = rd_u8(r);
+    if (m & M_PRESENT) p->present = q->present ^ (uint32_t)vget(r);
+    if (m >> 13)
+        r->err = RW_E_FIELD;
+}
+
+size_t seg_bound(size_t n)
+{
+    return ZSTD_compressBound(16 + SEG_PT_MAX * n) + 24;
+}
+
+/* Writes header + body: compressed when that is smaller. */
+static long blob_finish(uint8_t *out, size_t cap, uint64_t count, const uint8_t *plain,
+                        size_t plen, void *zc)
+{
+    struct wr w;
+    wr_init(&w, out, cap);
+    if (plen >= SEG_ZSTD_MIN) {
+        wr_u8(&w, SEG_ZSTD);
+        vput(&w, count);
+        vput(&w, plen);
+        if (w.err)
+            return w.err;
+        size_t room = (size_t)(w.end - w.p);
+        size_t z = zc ? ZSTD_compressCCtx(zc, w.p, room, plain, plen, ZLEVEL)
+                      : ZSTD_compress(w.p, room, plain, plen, ZLEVEL);
+        if (!ZSTD_isError(z) && z < plen)
+            return (long)(wr_len(&w) + z);
+        wr_init(&w, out, cap);
+    }
+    wr_u8(&w, SEG_PLAIN);
+    vput(&w, count);
+    wr_mem(&w, plain, plen);
+    return w.err ? w.err : (long)wr_len(&w);
+}
+
+/* Reads the header and returns a reader over the plain body (decompressed into <tmp>). */
+static int blob_open(const uint8_t *in, size_t len, uint64_t *count, struct rd *body,
+                     void *zd, uint8_t *tmp, size_t tmpcap)
+{
+    struct rd r;
+    rd_init(&r, in, len);
+    uint8_t codec = rd_u8(&r);
+    *count = vget(&r);
+    if (r.err)
+        return r.err;
+    if (codec == SEG_PLAIN) {
+        rd_init(body, r.p, rd_left(&r));
+        return 0;
+    }
+    if (codec != SEG_ZSTD)
+        return RW_E_UNSUPPORTED;
+    uint64_t plen = vget(&r);
+    if (r.err)
+        return r.err;
+    if (plen > tmpcap)
+        return RW_E_TOOLONG;
+    size_t z = zd ? ZSTD_decompressDCtx(zd, tmp, plen, r.p, rd_left(&r))
+                  : ZSTD_decompress(tmp, plen, r.p, rd_left(&r));
+    if (ZSTD_isError(z) || z != plen)
+        return RW_E_CHECK;
+    rd_init(body, tmp, plen);
+    return 0;
+}
+
+long seg_encode(const struct store_pos *pts, size_t n, uint8_t *out, size_t cap, void *zc,
+                uint8_t *tmp, size_t tmpcap)
+{
+    ASSERT(n <= STORE_SEG_MAX);
+    struct wr w;
+    wr_init(&w, tmp, tmpcap);
+    struct store_pos zero;
+    memset(&zero, 0, sizeof zero);
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_HOT(i == 0 || pts[i - 1].gnss_time <= pts[i].gnss_time);
+        seg_put_point(&w, &pts[i], i ? &pts[i - 1] : &zero);
+    }
+    if (w.err)
+        return w.err;
+    return blob_finish(out, cap, n, tmp, wr_len(&w), zc);
+}
+
+long seg_decode(const uint8_t *in, size_t len, uint32_t vid, struct store_pos *out,
+                size_t max, void *zd, uint8_t *tmp, size_t tmpcap)
+{
+    uint64_t count;
+    struct rd r;
+    int rc = blob_open(in, len, &count, &r, zd, tmp, tmpcap);
+    if (rc)
+        return rc;
+    if (count > max || count > STORE_SEG_MAX)
+        return RW_E_LIMIT;
+    struct store_pos zero;
+    memset(&zero, 0, sizeof zero);
+    zero.vehicle_id = vid;
+    for (uint64_t i = 0; i < count; i++) {
+        seg_get_point(&r, &out[i], i ? &out[i - 1] : &zero);
+        if (i && out[i].gnss_time < out[i - 1].gnss_time)
+            r.err = RW_E_FIELD;
+        if (r.err)
+            return r.err;
+    }
+    return rd_left(&r) ? RW_E_TRAILING : (long)count;
+}
+
+/* ─── Raw blocks ─── */
+
+size_t rawblk_bound(const struct store_raw *r, size_t n)
+{
+    size_t plain = 16;
+    for (size_t i = 0; i < n; i++)
+        plain += 48 + r[i].frame.len;
+    return ZSTD_compressBound(plain) + 24;
+}
+
+long rawblk_encode(const struct store_raw *const *r, size_t n, int64_t min_ms, uint8_t *out,
+                   size_t cap, void *zc, uint8_t *tmp, size_t tmpcap)
+{
+    struct wr w;
+    wr_init(&w, tmp, tmpcap);
+    for (size_t i = 0; i < n; i++) {
+        const struct store_raw *f = r[i];
+        ASSERT(f->peer_len <= 16);
+        ASSERT(f->recv_time_ms >= min_ms);
+        vput(&w, (uint64_t)f->recv_time_ms - (uint64_t)min_ms);
+        vput(&w, f->conn_id);
+        vput(&w, f->vehicle_id);
+        wr_u8(&w, (uint8_t)((f->dir & 1) | (f->proto & 1) << 1));
+        wr_u8(&w, f->peer_len);
+        wr_mem(&w, f->peer, f->peer_len);
+        wr_u16(&w, f->peer_port);
+        vput(&w, f->frame.len);
+        wr_mem(&w, f->frame.p, f->frame.len);
+    }
+    if (w.err)
+        return w.err;
+    return blob_finish(out, cap, n, tmp, wr_len(&w), zc);
+}
+
+static int rawblk_get(struct rd *r, int64_t min_ms, struct store_raw *f)
+{
+    memset(f, 0, sizeof *f);
+    f->recv_time_ms = wadd(min_ms, (int64_t)vget(r));
+    f->conn_id = vget(r);
+    uint64_t vid = vget(r);
+    uint8_t dp = rd_u8(r);
+    f->peer_len = rd_u8(r);
+    if (vid > UINT32_MAX || dp > 3 || f->peer_len > 16)
+        return RW_E_FIELD;
+    f->vehicle_id = (uint32_t)vid;
+    f->dir = dp & 1;
+    f->proto = (uint8_t)(dp >> 1);
+    rd_copy(r, f->peer, f->peer_len);
+    f->peer_port = rd_u16(r);
+    uint64_t flen = vget(r);
+    if (flen > STORE_RAW_FRAME_MAX)
+        return RW_E_TOOLONG;
+    f->frame = rd_bytes(r, (size_t)flen);
+    return r->err;
+}
+
+long rawblk_decode(const uint8_t *in, size_t len, int64_t min_ms, store_raw_fn cb, void *ctx,
+                   void *zd, uint8_t *tmp, size_t tmpcap)
+{
+    uint64_t count;
+    struct rd r;
+    int rc = blob_open(in, len, &count, &r, zd, tmp, tmpcap);
+    if (rc)
+        return rc;
+    for (uint64_t i = 0; i < count; i++) {
+        struct store_raw f;
+        rc = rawblk_get(&r, min_ms, &f);
+        if (rc)
+            return rc;
+        if (cb) {
+            if (cb(&f, ctx))
+                return (long)i; /* the caller asked to stop; it knows why */
+        }
+    }
+    return rd_left(&r) ? RW_E_TRAILING : (long)count;
+}

@@ -1,0 +1,209 @@
+/* store_int.h: internals shared by the store's files (never included outside store/).
+ *
+ * Ownership: struct store is created by the control thread; shards own their struct
+ * store_shard producer fields; the writer thread owns every day write transaction and the
+ * writer scratch; part_* functions are thread-safe (st->mu protects the partition table,
+ * each partition's rwlock excludes readers while its map grows). */
+#ifndef RW_STORE_INT_H
+#define RW_STORE_INT_H
+
+#include <ck_ring.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <zstd.h>
+
+#include "store/store.h"
+
+#define STORE_CACHE_LINE 64
+#define STORE_SEG_MAX 4096       /* points per track segment (one vehicle-hour) */
+#define STORE_RAW_SPAN_MS 60000  /* a raw block spans at most this much receive time */
+#define STORE_RAW_FRAME_MAX 65535
+
+/* Day partition databases. */
+enum { DDB_TRK, DDB_RAW, DDB_RAWV, DDB_PRES, DDB_INFO, DDB_N };
+/* Meta databases. */
+enum { MDB_INFO_, MDB_VEH, MDB_VPHONE, MDB_VPLATE, MDB_VAUTH, MDB_ENT, MDB_PLAT, MDB_USER,
+       MDB_GEO, MDB_ALARM, MDB_ALARM_VT, MDB_ALARM_EV, MDB_N_ };
+
+struct store_batch {
+    struct store *st;
+    unsigned shard, slot;
+    uint64_t seq;
+    int status;
+    unsigned npos, nraw;
+    unsigned pos_cap, raw_cap;
+    uint32_t arena_len, arena_cap;
+    struct store_pos *pos;
+    struct store_raw *raw;
+    uint8_t *arena;
+};
+
+struct store_shard {
+    /* producer (shard thread) side */
+    struct ck_ring sub __attribute__((aligned(STORE_CACHE_LINE)));
+    struct ck_ring done;
+    ck_ring_buffer_t *sub_buf, *done_buf;
+    struct store_batch **free_stack;
+    unsigned n_free;
+    uint64_t next_seq;
+    /* writer side */
+    _Atomic uint64_t committed_seq __attribute__((aligned(STORE_CACHE_LINE)));
+};
+
+struct store_part {
+    int32_t day;                  /* -1: slot unused */
+    MDB_env *env;
+    MDB_dbi dbi[DDB_N];
+    unsigned refs;                /* under st->mu */
+    bool doomed;                  /* being dropped or reopened: no new refs */
+    uint64_t last_use;
+    uint64_t map_size;
+    pthread_rwlock_t rw;          /* read: txns in flight; write: map resize */
+};
+
+struct store {
+    struct store_config cfg;
+    char *dir, *key_file;
+    bool open, rdonly;
+    MDB_env *meta;
+    MDB_dbi mdbi[MDB_N_];
+    uint64_t meta_map;
+    pthread_rwlock_t meta_rw;
+    uint32_t boot;                /* opens of this store, part of raw block keys */
+    uint8_t key[32];              /* secretbox key */
+
+    pthread_mutex_t mu;           /* partition table, doom waits */
+    pthread_cond_t cv;
+    struct store_part *parts;
+    unsigned n_parts;
+    uint64_t use_clock;
+
+    struct store_shard *shards;
+    struct store_batch *batches;  /* shards * pool_batches */
+    void *batch_mem;
+
+    pthread_t writer, maint;
+    bool writer_started, maint_started;
+    _Atomic int stop;
+    _Atomic int health;
+    void *wctx;                   /* writer scratch (writer.c) */
+
+    pthread_mutex_t stats_mu;
+    struct store_stats stats;
+};
+
+/* Error mapping (LMDB and errno to ours). */
+int store_mdb_err(int rc);
+
+/* Clock. */
+int64_t store_now(const struct store *st);
+int32_t store_oldest_day(const struct store *st);
+
+/* Partitions (part.c). */
+enum { PART_CREATE = 1 };
+int part_get(struct store *st, int32_t day, int flags, struct store_part **out);
+void part_put(struct store *st, struct store_part *p);
+int part_grow(struct store *st, struct store_part *p);
+void part_poison(struct store *st, struct store_part *p);
+int part_drop(struct store *st, int32_t day);
+void part_close_all(struct store *st);
+int part_path(const struct store *st, int32_t day, char *out, size_t cap);
+int part_rtxn(struct store_part *p, MDB_txn **txn);
+void part_rtxn_end(struct store_part *p, MDB_txn *txn);
+int store_env_open(MDB_env **envp, const char *path, unsigned maxdbs, uint64_t map,
+                   unsigned flags);
+long part_list_days(const char *dir, int32_t *out, size_t max);
+
+/* Meta read/write txns (meta.c). */
+int meta_rtxn(struct store *st, MDB_txn **txn);
+void meta_rtxn_end(struct store *st, MDB_txn *txn);
+int meta_wtxn(struct store *st, MDB_txn **txn);
+int meta_commit(struct store *st, MDB_txn *txn);
+int meta_open(struct store *st);
+typedef int (*meta_op_fn)(struct store *st, MDB_txn *txn, void *ctx);
+int meta_write(struct store *st, meta_op_fn op, void *ctx);
+int meta_read(struct store *st, meta_op_fn op, void *ctx);
+void wr_str(struct wr *w, const char *s);
+void rd_str(struct rd *r, char *out, size_t cap);
+void u32be(uint8_t k[4], uint32_t v);
+int next_id(struct store *st, MDB_txn *txn, const char *name, uint32_t *out);
+int veh_put_txn(struct store *st, MDB_txn *txn, struct store_vehicle *v);
+
+/* Codecs (codec.c). Keys are big-endian so that memcmp order is numeric order. */
+#define TRK_KEY_LEN 5
+void trk_key(uint8_t k[TRK_KEY_LEN], uint32_t vid, uint8_t hour);
+void trk_key_parse(const uint8_t *k, uint32_t *vid, uint8_t *hour);
+#define RAW_KEY_LEN 20
+struct raw_key { int64_t min_ms; uint32_t boot; uint16_t shard; uint32_t seq; uint16_t sub; };
+void raw_key_enc(uint8_t k[RAW_KEY_LEN], const struct raw_key *rk);
+void raw_key_dec(const uint8_t *k, struct raw_key *rk);
+#define RAWV_KEY_LEN (4 + RAW_KEY_LEN)
+#define PRES_KEY_LEN 9
+void pres_key(uint8_t k[PRES_KEY_LEN], uint8_t bucket, uint32_t cell, uint32_t vid);
+int pres_cell(int32_t lat_e6, int32_t lon_e6, uint32_t *cell);
+int pos_content_eq(const struct store_pos *a, const struct store_pos *b);
+int pos_cmp_time(const struct store_pos *a, const struct store_pos *b);
+
+/* Track segment codec. enc: <pts> sorted, all same vehicle; returns bytes written to <out>
+ * (cap >= seg_bound(n)) or a negative code. dec: returns the point count (<= max) or a
+ * negative code; <vid> fills vehicle_id. <zc>/<zd> may be NULL (allocated per call). */
+size_t seg_bound(size_t n);
+long seg_encode(const struct store_pos *pts, size_t n, uint8_t *out, size_t cap, void *zc,
+                uint8_t *tmp, size_t tmpcap);
+long seg_decode(const uint8_t *in, size_t len, uint32_t vid, struct store_pos *out,
+                size_t max, void *zd, uint8_t *tmp, size_t tmpcap);
+/* Raw block codec: frames of one block; same conventions. dec calls <cb> per frame. */
+size_t rawblk_bound(const struct store_raw *r, size_t n);
+long rawblk_encode(const struct store_raw *const *r, size_t n, int64_t min_ms, uint8_t *out,
+                   size_t cap, void *zc, uint8_t *tmp, size_t tmpcap);
+long rawblk_decode(const uint8_t *in, size_t len, int64_t min_ms, store_raw_fn cb, void *ctx,
+                   void *zd, uint8_t *tmp, size_t tmpcap);
+/* Varints (LEB128) and zigzag. */
+void vput(struct wr *w, uint64_t v);
+uint64_t vget(struct rd *r);
+static inline uint64_t zz(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static inline int64_t unzz(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+/* Writer (writer.c, writer_apply.c) and maintenance (maint.c). */
+struct wref {                     /* one position of a pending batch, for sorting */
+    int32_t day;
+    uint32_t vid;
+    int64_t t;
+    int64_t recv;
+    uint8_t hour;
+    uint32_t bi, pi;
+};
+
+struct wctx {
+    ZSTD_CCtx *zc;
+    ZSTD_DCtx *zd;
+    struct store_batch **pend;
+    unsigned npend, pend_cap;
+    struct wref *refs;
+    size_t nref, ref_cap;
+    struct store_pos *seg, *merged, *inc;
+    uint8_t *enc, *tmp;
+    size_t enc_cap, tmp_cap;
+    const struct store_raw **rawp;
+    int32_t *days;
+    struct store_stats acc;       /* counters of the commit in progress */
+};
+
+int writer_commit(struct store *st, struct wctx *w);
+
+int writer_init(struct store *st);
+int writer_start(struct store *st);
+void writer_stop(struct store *st);
+void writer_fini(struct store *st);
+int maint_start(struct store *st);
+void maint_stop(struct store *st);
+void stats_add(struct store *st, size_t off, uint64_t n);
+#define STATS_ADD(st, field, n) stats_add((st), offsetof(struct store_stats, field), (n))
+
+/* Integrity walk of one day environment / of meta (verify.c). */
+long verify_day_env(MDB_env *env, const char *name);
+long verify_meta_env(MDB_env *env);
+
+#endif

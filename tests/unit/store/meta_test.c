@@ -1,0 +1,235 @@
+/* meta_test.c: registry (phone, plate, enrol, auth code across restart, CSV import),
+ * platform accounts (0x1002 result codes, encrypted password), users, alarms. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tests/unit/store/test_util.h"
+
+static char dir[256];
+static struct store *st;
+static struct store_config cfg;
+
+static void setup(void)
+{
+    tu_mkdtemp(dir, "meta");
+    tu_config(&cfg, dir);
+    st = tu_open(&cfg);
+}
+
+static void teardown(void)
+{
+    store_close(st);
+    tu_rmrf(dir);
+}
+
+TestSuite(meta, .init = setup, .fini = teardown);
+
+static void mkveh(struct store_vehicle *v, const char *plate, uint8_t colour, const char *ph)
+{
+    memset(v, 0, sizeof *v);
+    v->plate_len = (uint8_t)strlen(plate);
+    memcpy(v->plate, plate, v->plate_len);
+    v->colour = colour;
+    snprintf(v->phone, sizeof v->phone, "%s", ph);
+    snprintf(v->sim, sizeof v->sim, "8986001");
+    v->region = 350100;
+    v->industry = STORE_IND_COACH;
+}
+
+static int count_cb(const struct store_vehicle *v, void *ctx)
+{
+    (void)v;
+    ++*(int *)ctx;
+    return 0;
+}
+
+Test(meta, registry_lookup_enrol_auth_survives_restart)
+{
+    struct store_vehicle v, g;
+    mkveh(&v, "\xe9\x97\xbd" "AY3154", 2, "013800138000");
+    cr_assert_eq(store_vehicle_put(st, &v), 0);
+    cr_assert_gt(v.id, 0);
+    cr_expect_str_eq(v.phone, "13800138000");
+    cr_assert_eq(store_vehicle_by_phone(st, "0013800138000", &g), 0);
+    cr_expect_eq(g.id, v.id);
+    cr_assert_eq(store_vehicle_by_plate(st, v.plate, v.plate_len, 2, &g), 0);
+    cr_expect_eq(g.region, 350100);
+    cr_expect_eq(store_vehicle_by_plate(st, v.plate, v.plate_len, 1, &g), -ENOENT);
+    struct store_vehicle d;
+    mkveh(&d, "\xe9\x97\xbd" "AY3154", 2, "1390000");
+    uint32_t id2;
+    cr_expect_eq(store_vehicle_enrol(st, &d, &id2), RW_E_DUPLICATE, "same plate+colour");
+    mkveh(&d, "X12345", 1, "13800138000");
+    cr_expect_eq(store_vehicle_enrol(st, &d, &id2), RW_E_DUPLICATE, "same phone");
+    mkveh(&d, "X12345", 1, "1390000");
+    cr_assert_eq(store_vehicle_enrol(st, &d, &id2), 0);
+    cr_expect_neq(id2, v.id);
+    cr_assert_eq(store_vehicle_set_auth(st, id2, (const uint8_t *)"AUTH-xyz", 8), 0);
+    /* change the phone: the old index entry goes */
+    snprintf(d.phone, sizeof d.phone, "1390001");
+    d.id = id2;
+    cr_assert_eq(store_vehicle_put(st, &d), 0);
+    cr_expect_eq(store_vehicle_by_phone(st, "1390000", &g), -ENOENT);
+    store_close(st);
+    st = tu_open(&cfg);
+    uint8_t code[32];
+    cr_assert_eq(store_vehicle_get_auth(st, id2, code, sizeof code), 8);
+    cr_expect_eq(memcmp(code, "AUTH-xyz", 8), 0);
+    cr_expect_eq(store_vehicle_get_auth(st, v.id, code, sizeof code), -ENOENT);
+    int n = 0;
+    cr_assert_eq(store_vehicle_foreach(st, count_cb, &n), 0);
+    cr_expect_eq(n, 2);
+    cr_assert_eq(store_vehicle_del(st, v.id), 0);
+    cr_expect_eq(store_vehicle_by_phone(st, "13800138000", &g), -ENOENT);
+    cr_expect_eq(store_verify(st), 0);
+}
+
+Test(meta, csv_import_all_or_nothing)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/v.csv", dir);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "plate,colour,phone,terminal_id,sim,enterprise_id,industry,region,platform_id\n"
+               "闽AY3154,2,13800138000,T1,8986,5,2,350100,0\n"
+               "闽AY3155,2,13800138001,T2,8987,5,1,350100,7\n");
+    fclose(f);
+    char err[128];
+    cr_assert_eq(store_vehicle_import_csv(st, path, err, sizeof err), 2, "%s", err);
+    cr_assert_eq(store_vehicle_import_csv(st, path, err, sizeof err), 2, "re-import updates");
+    int n = 0;
+    store_vehicle_foreach(st, count_cb, &n);
+    cr_expect_eq(n, 2);
+    struct store_vehicle g;
+    cr_assert_eq(store_vehicle_by_phone(st, "13800138001", &g), 0);
+    cr_expect_eq(g.platform_id, 7);
+    cr_expect_eq(g.plate_len, 8, "GBK: 2 bytes for the hanzi + 6");
+    f = fopen(path, "a");
+    fprintf(f, "闽B1,2,13800138009,T3,1,1,9,1,1\n");
+    fclose(f);
+    cr_expect_lt(store_vehicle_import_csv(st, path, err, sizeof err), 0);
+    cr_expect_str_eq(err, "line 4: field value out of range");
+    cr_expect_eq(store_vehicle_by_phone(st, "13800138009", &g), -ENOENT);
+}
+
+Test(meta, platform_login_result_codes)
+{
+    struct store_platform p = {0};
+    p.user_id = 1001;
+    p.access_code = 77;
+    snprintf(p.name, sizeof p.name, "lower platform");
+    p.m1 = 1;
+    p.ia1 = 2;
+    p.ic1 = 3;
+    p.n_ips = 1;
+    p.ips[0] = (struct store_ip){4, {10, 1, 2, 3}};
+    cr_assert_eq(store_platform_put(st, &p, "s3cret"), 0);
+    struct store_ip ok = {4, {10, 1, 2, 3}}, bad = {4, {10, 1, 2, 4}};
+    uint8_t r = 99;
+    cr_assert_eq(store_platform_check(st, 1001, "s3cret", 77, &ok, &r), 0);
+    cr_expect_eq(r, 0);
+    store_platform_check(st, 1001, "s3cret", 77, &bad, &r);
+    cr_expect_eq(r, 1);
+    store_platform_check(st, 1001, "s3cret", 78, &ok, &r);
+    cr_expect_eq(r, 2);
+    store_platform_check(st, 1002, "s3cret", 77, &ok, &r);
+    cr_expect_eq(r, 3);
+    store_platform_check(st, 1001, "wrong", 77, &ok, &r);
+    cr_expect_eq(r, 4);
+    store_platform_check(st, 1001, "wrong", 78, &bad, &r);
+    cr_expect_eq(r, 1, "IP is checked before access code and password");
+    char pw[64];
+    cr_assert_eq(store_platform_password(st, 1001, pw, sizeof pw), 6);
+    cr_expect_str_eq(pw, "s3cret");
+    struct store_platform g;
+    cr_assert_eq(store_platform_get(st, 1001, &g), 0);
+    cr_expect_eq(g.ic1, 3);
+    cr_expect_eq(g.ips[0].addr[3], 3);
+    /* the clear password is nowhere in the database file */
+    char path[300];
+    snprintf(path, sizeof path, "%s/meta.mdb", dir);
+    FILE *f = fopen(path, "rb");
+    static char buf[1 << 22];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    cr_expect_null(memmem(buf, n, "s3cret", 6));
+    cr_assert_eq(store_platform_del(st, 1001), 0);
+    store_platform_check(st, 1001, "s3cret", 77, &ok, &r);
+    cr_expect_eq(r, 3);
+}
+
+Test(meta, users)
+{
+    cr_assert_eq(store_user_add(st, "admin", "pw1", 1), 0);
+    cr_expect_eq(store_user_add(st, "admin", "pw2", 1), RW_E_DUPLICATE);
+    cr_expect_eq(store_user_check(st, "admin", "pw1"), 0);
+    cr_expect_eq(store_user_check(st, "admin", "pw2"), -EACCES);
+    cr_expect_eq(store_user_check(st, "nobody", "pw1"), -ENOENT);
+    cr_assert_eq(store_user_passwd(st, "admin", "pw2"), 0);
+    cr_expect_eq(store_user_check(st, "admin", "pw2"), 0);
+    cr_assert_eq(store_user_lock(st, "admin", 1), 0);
+    cr_expect_eq(store_user_check(st, "admin", "pw2"), RW_E_STATE);
+    cr_assert_eq(store_user_lock(st, "admin", 0), 0);
+    cr_expect_eq(store_user_check(st, "admin", "pw2"), 0);
+}
+
+Test(meta, alarms_put_update_handle_by_vehicle)
+{
+    struct store_alarm a = {0}, g;
+    a.vehicle_id = 5;
+    a.type = 1;
+    a.source = 1;
+    a.start_time = 1000;
+    a.start_lat_e6 = -1;
+    a.n_params = 2;
+    a.params[0] = (struct store_alarm_param){1, 80};
+    a.params[1] = (struct store_alarm_param){2, -30};
+    cr_assert_eq(store_alarm_put(st, &a), 0);
+    cr_assert_neq(a.id, 0);
+    struct store_alarm b = a;
+    b.start_time = 5000;
+    cr_assert_eq(store_alarm_put(st, &b), 0);
+    cr_assert_eq(store_alarm_get(st, a.id, &g), 0);
+    cr_expect_eq(g.params[1].value, -30);
+    cr_expect_eq(g.start_lat_e6, -1);
+    a.end_time = 1300;
+    a.max_speed_dkmh = 999;
+    cr_assert_eq(store_alarm_update(st, &a), 0);
+    struct store_alarm c = a;
+    c.start_time = 1;
+    cr_expect_eq(store_alarm_update(st, &c), RW_E_FIELD);
+    struct store_alarm_event ev = {2000, 3, 42, "called the driver"};
+    cr_assert_eq(store_alarm_handle(st, a.id, &ev), 0);
+    ev.state = 4;
+    ev.time = 2100;
+    cr_assert_eq(store_alarm_handle(st, a.id, &ev), 0);
+    struct store_alarm_event evs[4];
+    cr_assert_eq(store_alarm_events(st, a.id, evs, 4), 2);
+    cr_expect_str_eq(evs[0].note, "called the driver");
+    cr_expect_eq(evs[1].state, 4);
+    cr_assert_eq(store_alarm_get(st, a.id, &g), 0);
+    cr_expect_eq(g.state, 4);
+    cr_expect_eq(g.end_time, 1300);
+    struct store_alarm list[4];
+    cr_expect_eq(store_alarm_by_vehicle(st, 5, 0, 10000, list, 4), 2);
+    cr_expect_eq(store_alarm_by_vehicle(st, 5, 2000, 10000, list, 4), 1);
+    cr_expect_eq(list[0].id, b.id);
+    cr_expect_eq(store_alarm_by_vehicle(st, 6, 0, 10000, list, 4), 0);
+}
+
+Test(meta, enterprise_and_geo)
+{
+    struct store_enterprise e = {9, 350100, "Fuzhou Coach Co."}, g;
+    cr_assert_eq(store_enterprise_put(st, &e), 0);
+    cr_assert_eq(store_enterprise_get(st, 9, &g), 0);
+    cr_expect_str_eq(g.name, "Fuzhou Coach Co.");
+    const char *geo = "{\"type\":\"Polygon\"}";
+    cr_assert_eq(store_geo_put(st, 3, 1, geo, strlen(geo)), 0);
+    char buf[64];
+    uint8_t kind;
+    cr_assert_eq(store_geo_get(st, 3, &kind, buf, sizeof buf), (long)strlen(geo));
+    cr_expect_eq(kind, 1);
+    cr_assert_eq(store_geo_del(st, 3), 0);
+    cr_expect_eq(store_geo_get(st, 3, &kind, buf, sizeof buf), -ENOENT);
+}
