@@ -1,0 +1,190 @@
+/* term_test.c: the simulated terminal's frames, decoded with the codec's decoders, and its
+ * session, retransmission and blind-area logic driven without sockets. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "bench/load/term.h"
+#include "engine/proto/jt808.h"
+
+#define MAXF 64
+static uint8_t frames[MAXF][JT808_WIRE_MAX];
+static size_t flen[MAXF];
+static unsigned nf;
+
+static int cap_send(void *ctx, struct term *t, const uint8_t *f, size_t len)
+{
+    (void)ctx;
+    (void)t;
+    cr_assert(nf < MAXF);
+    memcpy(frames[nf], f, len);
+    flen[nf++] = len;
+    return 0;
+}
+
+static struct term_cfg cfg = {.report_s = 30, .heartbeat_s = 60, .reply_timeout_ms = 1000,
+                              .retries = 2, .window = 4, .blind_max = 64,
+                              .reconnect_ms = 100, .batch_max = 20, .time_scale = 1};
+static struct road_net net;
+static struct term_stats st;
+static struct hist h;
+static struct term_env env;
+static struct term *t;
+static struct jt808_framer fr;
+static struct jt808_msg m;
+
+static void setup(void)
+{
+    road_net_default(&net);
+    memset(&st, 0, sizeof st);
+    hist_reset(&h);
+    env = (struct term_env){.cfg = &cfg, .net = &net, .st = &st, .ack_lat = &h,
+                            .send = cap_send};
+    nf = 0;
+}
+
+static void teardown(void)
+{
+    term_destroy(t);
+    t = NULL;
+}
+
+/* Decodes frame <i> into m with the codec (framer + parse). */
+static void decode(unsigned i)
+{
+    jt808_framer_init(&fr);
+    int status;
+    size_t used = jt808_framer_feed(&fr, frames[i], flen[i], &status);
+    cr_assert_eq(status, 1, "frame %u: framer status %d", i, status);
+    cr_assert_eq(used, flen[i]);
+    cr_assert_eq(jt808_framer_parse(&fr, &m), 0, "frame %u does not parse", i);
+}
+
+/* Feeds a platform message built with the codec's encoder. */
+static int feed(struct jt808_msg *pm, uint64_t now)
+{
+    uint8_t buf[JT808_WIRE_MAX];
+    int len = jt808_encode(pm, buf, sizeof buf);
+    cr_assert_gt(len, 0);
+    return term_on_bytes(t, &env, buf, (size_t)len, now);
+}
+
+static void ack(uint16_t serial, uint16_t id, uint64_t now)
+{
+    struct jt808_msg a;
+    memset(&a, 0, sizeof a);
+    a.h = m.h;
+    a.h.msg_id = JT808_MSG_8001_PLAT_RSP;
+    a.h.serial = 900;
+    a.u.gen_rsp = (struct jt808_gen_rsp){serial, id, 0};
+    (void)feed(&a, now);
+}
+
+static void go_online(uint16_t edition)
+{
+    cr_assert_eq(term_create(&cfg, &net, 5, 3, edition, 0, "鄂A00003", 1795395600, NULL, 0,
+                             &t), 0);
+    term_on_connected(t, &env, 1000);
+    cr_assert_eq(nf, 1);
+    decode(0);
+    cr_assert_eq(m.h.msg_id, JT808_MSG_0100_REGISTER);
+    cr_assert_eq(m.u.reg.edition, edition);
+    cr_assert_eq(m.u.reg.plate_color, 2);
+    struct jt808_msg r;
+    memset(&r, 0, sizeof r);
+    r.h = m.h;
+    r.h.msg_id = JT808_MSG_8100_REGISTER_RSP;
+    r.u.reg_rsp.ack_serial = m.h.serial;
+    r.u.reg_rsp.auth_code = (struct rw_bytes){(const uint8_t *)"CODE42", 6};
+    (void)feed(&r, 2000);
+    cr_assert_eq(nf, 2);
+    decode(1);
+    cr_assert_eq(m.h.msg_id, JT808_MSG_0102_AUTH);
+    cr_assert_eq(m.u.auth.code.len, 6);
+    cr_assert_eq(memcmp(m.u.auth.code.p, "CODE42", 6), 0);
+    ack(m.h.serial, JT808_MSG_0102_AUTH, 3000);
+    cr_assert_eq(t->state, TERM_S_ONLINE);
+}
+
+TestSuite(term, .init = setup, .fini = teardown);
+
+Test(term, session_and_reports_decode_in_every_edition)
+{
+    uint16_t eds[] = {JT808_ED_2011, JT808_ED_2013, JT808_ED_2019};
+    for (unsigned e = 0; e < 3; e++) {
+        setup();
+        go_online(eds[e]);
+        cr_assert_eq(m.h.edition, eds[e] == JT808_ED_2019 ? JT808_ED_2019 : JT808_ED_2013);
+        term_tick(t, &env, 4000, 1795395600 + 90, 64);
+        cr_assert_eq(nf, 2 + 4, "edition %u: %u frames", eds[e], nf);
+        for (unsigned i = 2; i < nf; i++) {
+            decode(i);
+            cr_assert_eq(m.h.msg_id, JT808_MSG_0200_LOCATION);
+            cr_assert_eq(m.u.loc.time, 1795395600 + 30 * (int64_t)(i - 2));
+            cr_assert(m.u.loc.status & JT808_ST_FIX);
+            cr_assert(m.u.loc.present & JT808_X_MILEAGE);
+            ack(m.h.serial, JT808_MSG_0200_LOCATION, 5000);
+        }
+        cr_assert_eq(st.acked_0200, 4);
+        cr_assert_eq(term_outstanding(t), 0);
+        teardown();
+    }
+}
+
+Test(term, unacked_report_is_resent_with_the_same_serial_and_bytes)
+{
+    go_online(JT808_ED_2013);
+    term_tick(t, &env, 4000, 1795395600, 64);
+    cr_assert_eq(nf, 3);
+    uint8_t first[JT808_WIRE_MAX];
+    size_t first_len = flen[2];
+    memcpy(first, frames[2], first_len);
+    term_tick(t, &env, 4000 + 999999999ull, 1795395600, 64); /* before T */
+    cr_assert_eq(nf, 3);
+    term_tick(t, &env, 4000 + 1000000000ull, 1795395600, 64); /* T: first retransmission */
+    cr_assert_eq(nf, 4);
+    cr_assert_eq(flen[3], first_len);
+    cr_assert_eq(memcmp(frames[3], first, first_len), 0);
+    /* The next wait is 2T: nothing at +1.5T, a resend at +3T. */
+    term_tick(t, &env, 4000 + 2500000000ull, 1795395600, 64);
+    cr_assert_eq(nf, 4);
+    term_tick(t, &env, 4000 + 3000000000ull, 1795395600, 64);
+    cr_assert_eq(nf, 5);
+    cr_assert_eq(memcmp(frames[4], first, first_len), 0);
+    cr_assert_eq(st.resent, 2);
+    /* After N = 2 retransmissions the link is broken. */
+    cr_assert_eq(term_tick(t, &env, 4000 + 6000000000ull, 1795395600, 64), TERM_ACT_CLOSE);
+}
+
+Test(term, blind_area_upload_after_reconnect_is_0704_type_1)
+{
+    go_online(JT808_ED_2019);
+    term_tick(t, &env, 4000, 1795395600 + 30, 64); /* two reports, unacked */
+    term_on_disconnected(t, &env, 5000);
+    cr_assert_eq(t->blind_n, 2);
+    term_tick(t, &env, 6000, 1795395600 + 150, 64); /* four more while offline */
+    cr_assert_eq(t->blind_n, 6);
+    unsigned before = nf;
+    term_on_connected(t, &env, 7000);
+    cr_assert_eq(nf, before + 1);
+    decode(before);
+    cr_assert_eq(m.h.msg_id, JT808_MSG_0102_AUTH, "a terminal with a code skips 0x0100");
+    ack(m.h.serial, JT808_MSG_0102_AUTH, 8000);
+    cr_assert_eq(nf, before + 2);
+    decode(before + 1);
+    cr_assert_eq(m.h.msg_id, JT808_MSG_0704_BATCH);
+    cr_assert_eq(m.u.batch.type, 1);
+    cr_assert_eq(m.u.batch.count, 6);
+    struct jt808_batch_iter it;
+    struct jt808_loc l;
+    jt808_batch_iter_init(&it, &m.u.batch);
+    int64_t prev = 0;
+    for (unsigned k = 0; k < 6; k++) {
+        cr_assert_eq(jt808_batch_next(&it, &l), 1);
+        cr_assert_gt(l.time, prev, "items in time order");
+        prev = l.time;
+    }
+    cr_assert_eq(jt808_batch_next(&it, &l), 0);
+    ack(m.h.serial, JT808_MSG_0704_BATCH, 9000);
+    cr_assert_eq(st.acked_0704_items, 6);
+    cr_assert_eq(term_outstanding(t), 0);
+}
