@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/serve.h"
 #include "tools/store_verbs.h"
 #include "tools/verbs.h"
 
@@ -19,6 +20,10 @@ static const struct {
     verb_fn fn;
     const char *help;
 } verbs[] = {
+    {"serve", serve_main, "run the engine (embedded configuration unless -c FILE)"},
+    {"check-config", check_config_main, "validate a configuration file"},
+    {"top", top_main, "live counts and the busiest vehicles of a running engine"},
+    {"stats", stats_main, "a running engine's metrics in Prometheus text format"},
     {"import", store_verb_import_main, "import the vehicle registry from CSV"},
     {"user", store_verb_user_main, "user add|passwd|lock|list"},
     {"log", store_verb_log_main, "print the raw packet log, decoded"},

@@ -1,0 +1,237 @@
+/* top.c: `roadwatch top` and `roadwatch stats` — read the running engine's live table and
+ * metrics from shared memory, from another process, without disturbing it (lock-free
+ * reads of the sequence-locked slots; metrics are plain counters read racily, which is
+ * fine for monitoring). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/base/err.h"
+#include "engine/base/text.h"
+#include "engine/live/live.h"
+#include "engine/serve.h"
+
+#define TOP_BUSIEST 10
+
+struct top_opts {
+    char path[300];
+    int once;
+    int json;
+    double interval_s;
+    long window_s;
+};
+
+struct top_counts {
+    uint64_t vehicles, connected, online, alarming, points_today;
+    uint32_t best_id[TOP_BUSIEST];
+    uint32_t best_pts[TOP_BUSIEST];
+};
+
+static void top_rank(struct top_counts *t, uint32_t id, uint32_t pts)
+{
+    for (int i = 0; i < TOP_BUSIEST; i++) {
+        if (pts > t->best_pts[i] || t->best_id[i] == 0) {
+            memmove(&t->best_id[i + 1], &t->best_id[i], (TOP_BUSIEST - 1 - (size_t)i) * 4);
+            memmove(&t->best_pts[i + 1], &t->best_pts[i], (TOP_BUSIEST - 1 - (size_t)i) * 4);
+            t->best_id[i] = id;
+            t->best_pts[i] = pts;
+            return;
+        }
+    }
+}
+
+static void top_scan(const struct live *lv, long window_s, struct top_counts *t)
+{
+    memset(t, 0, sizeof *t);
+    int64_t now = time(NULL);
+    uint32_t today = (uint32_t)((now + 8 * 3600) / 86400);
+    for (uint64_t id = 1; id < live_slots(lv); id++) {
+        struct live_slot s;
+        if (live_slot_read(lv, (uint32_t)id, &s) != 0 || s.vehicle_id == 0)
+            continue;
+        t->vehicles++;
+        t->connected += s.connected;
+        /* GB/T 35658 §3.7: connected and positioning normally (a recent valid fix). */
+        if (s.connected && s.fix_valid && now - s.recv_time <= window_s)
+            t->online++;
+        t->alarming += s.alarm != 0;
+        uint32_t pts = s.day == today ? s.points_today : 0;
+        t->points_today += pts;
+        if (pts)
+            top_rank(t, (uint32_t)id, pts);
+    }
+}
+
+static void top_sum(const struct live *lv, struct live_metrics *sum)
+{
+    const struct live_hdr *h = live_header(lv);
+    memset(sum, 0, sizeof *sum);
+    for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++) {
+        const uint64_t *src = (const uint64_t *)&h->metrics[w];
+        uint64_t *dst = (uint64_t *)sum;
+        for (size_t i = 0; i < sizeof *sum / 8; i++)
+            dst[i] += src[i];
+    }
+}
+
+static void top_print(const struct live *lv, const struct top_opts *o)
+{
+    struct top_counts t;
+    struct live_metrics m;
+    top_scan(lv, o->window_s, &t);
+    top_sum(lv, &m);
+    const struct live_hdr *h = live_header(lv);
+    if (o->json) {
+        printf("{\"pid\":%d,\"workers\":%u,\"vehicles\":%llu,\"connected\":%llu,\"online\":%llu,"
+               "\"alarming\":%llu,\"points_today\":%llu,\"connections_open\":%llu,"
+               "\"positions\":%llu,\"acks\":%llu}\n",
+               h->pid, h->workers, (unsigned long long)t.vehicles,
+               (unsigned long long)t.connected, (unsigned long long)t.online,
+               (unsigned long long)t.alarming, (unsigned long long)t.points_today,
+               (unsigned long long)m.conns_open, (unsigned long long)m.positions,
+               (unsigned long long)m.acks_sent);
+        return;
+    }
+    if (!o->once)
+        fputs("\033[H\033[2J", stdout);
+    printf("roadwatch top — pid %d, %u workers, up %llds\n", h->pid, h->workers,
+           (long long)(time(NULL) - h->start_time));
+    printf("vehicles %llu  connected %llu  online %llu  with alarms %llu  points today %llu\n",
+           (unsigned long long)t.vehicles, (unsigned long long)t.connected,
+           (unsigned long long)t.online, (unsigned long long)t.alarming,
+           (unsigned long long)t.points_today);
+    printf("connections %llu  positions %llu  acks %llu  bad frames %llu  backpressure %llu\n\n",
+           (unsigned long long)m.conns_open, (unsigned long long)m.positions,
+           (unsigned long long)m.acks_sent, (unsigned long long)m.frames_bad,
+           (unsigned long long)m.backpressure_events);
+    printf("%-10s %-12s %-6s %10s %11s %11s %8s\n", "vehicle", "plate", "colour", "points",
+           "lat", "lon", "km/h");
+    for (int i = 0; i < TOP_BUSIEST && t.best_id[i]; i++) {
+        struct live_slot s;
+        if (live_slot_read(lv, t.best_id[i], &s) != 0)
+            continue;
+        char plate[64];
+        text_gbk_to_utf8(rw_bytes_of(s.plate, sizeof s.plate), plate, sizeof plate);
+        printf("%-10u %-12s %-6u %10u %11.6f %11.6f %8.1f\n", s.vehicle_id, plate,
+               s.plate_color, t.best_pts[i], s.lat_e6 / 1e6, s.lon_e6 / 1e6,
+               s.speed_dkmh / 10.0);
+    }
+    fflush(stdout);
+}
+
+static int top_args(int argc, char **argv, struct top_opts *o)
+{
+    static const struct option opts[] = {
+        {"instance", required_argument, NULL, 'i'}, {"path", required_argument, NULL, 'p'},
+        {"once", no_argument, NULL, '1'},           {"json", no_argument, NULL, 'j'},
+        {"interval", required_argument, NULL, 'n'}, {"window", required_argument, NULL, 'w'},
+        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof *o);
+    live_default_path("default", o->path, sizeof o->path);
+    o->interval_s = 1;
+    o->window_s = 600;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'i': live_default_path(optarg, o->path, sizeof o->path); break;
+        case 'p': snprintf(o->path, sizeof o->path, "%s", optarg); break;
+        case '1': o->once = 1; break;
+        case 'j': o->json = 1; o->once = 1; break;
+        case 'n': o->interval_s = strtod(optarg, NULL); break;
+        case 'w': o->window_s = strtol(optarg, NULL, 10); break;
+        case 'h': return 1;
+        default: return -1;
+        }
+    }
+    return o->interval_s > 0 && o->window_s > 0 ? 0 : -1;
+}
+
+int top_main(int argc, char **argv)
+{
+    struct top_opts o;
+    int a = top_args(argc, argv, &o);
+    if (a) {
+        fputs("usage: roadwatch top [--instance NAME | --path FILE] [--once] [--json]\n"
+              "                     [--interval S] [--window S]\n"
+              "Live counts (vehicles, connected, online per GB/T 35658 §3.7 within --window\n"
+              "seconds, alarms) and the busiest vehicles of today, from the live table.\n",
+              a < 0 ? stderr : stdout);
+        return a < 0 ? 2 : 0;
+    }
+    struct live *lv;
+    int rc = live_open_ro(o.path, &lv);
+    if (rc) {
+        fprintf(stderr, "roadwatch top: %s: %s\n", o.path,
+                rc == -ENOENT ? "no engine has run with this instance" : err_str(rc));
+        return 1;
+    }
+    for (int i = 0; i < 1000000; i++) { /* bounded: about 11 days at 1 s */
+        top_print(lv, &o);
+        if (o.once)
+            break;
+        usleep((useconds_t)(o.interval_s * 1e6));
+    }
+    live_close(lv);
+    return 0;
+}
+
+#define STAT(f, help, type)                                                                \
+    do {                                                                                   \
+        printf("# HELP roadwatch_%s %s\n# TYPE roadwatch_%s %s\n", #f, help, #f, type);    \
+        for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++)                  \
+            printf("roadwatch_%s{worker=\"%u\"} %llu\n", #f, w,                            \
+                   (unsigned long long)h->metrics[w].f);                                   \
+    } while (0)
+
+int stats_main(int argc, char **argv)
+{
+    struct top_opts o;
+    if (top_args(argc, argv, &o)) {
+        fputs("usage: roadwatch stats [--instance NAME | --path FILE]\n"
+              "Prints the engine's metrics in the Prometheus text format.\n", stderr);
+        return 2;
+    }
+    struct live *lv;
+    int rc = live_open_ro(o.path, &lv);
+    if (rc) {
+        fprintf(stderr, "roadwatch stats: %s: %s\n", o.path, err_str(rc));
+        return 1;
+    }
+    const struct live_hdr *h = live_header(lv);
+    STAT(conns_accepted, "Connections accepted.", "counter");
+    STAT(conns_refused, "Connections refused over max_connections.", "counter");
+    STAT(conns_closed, "Connections closed.", "counter");
+    STAT(conns_open, "Connections open.", "gauge");
+    STAT(frames_in, "Good frames received.", "counter");
+    STAT(frames_bad, "Malformed frames received.", "counter");
+    STAT(bytes_in, "Bytes received.", "counter");
+    STAT(bytes_out, "Bytes sent.", "counter");
+    STAT(positions, "Positions handed to the store.", "counter");
+    STAT(acks_sent, "General responses sent after commit.", "counter");
+    STAT(unauth_dropped, "Frames dropped from unauthenticated peers.", "counter");
+    STAT(backpressure_events, "Times reading paused for lack of a store batch.", "counter");
+    STAT(registrations, "Terminal registrations.", "counter");
+    STAT(auth_ok, "Successful authentications.", "counter");
+    STAT(auth_fail, "Failed authentications.", "counter");
+    STAT(dup_conn_closed, "Older connections closed for a newer one.", "counter");
+    printf("# HELP roadwatch_commit_latency_seconds Receive to commit.\n"
+           "# TYPE roadwatch_commit_latency_seconds histogram\n");
+    for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++) {
+        uint64_t cum = 0;
+        for (int b = 0; b < 20; b++) {
+            cum += h->metrics[w].lat_commit_hist[b];
+            printf("roadwatch_commit_latency_seconds_bucket{worker=\"%u\",le=\"%g\"} %llu\n", w,
+                   64e-6 * (double)(1u << b), (unsigned long long)cum);
+        }
+        printf("roadwatch_commit_latency_seconds_bucket{worker=\"%u\",le=\"+Inf\"} %llu\n", w,
+               (unsigned long long)cum);
+        printf("roadwatch_commit_latency_seconds_count{worker=\"%u\"} %llu\n", w,
+               (unsigned long long)cum);
+    }
+    live_close(lv);
+    return 0;
+}

@@ -1,0 +1,320 @@
+/* engine_test.c: `roadwatch serve` end to end — real processes, real sockets on loopback,
+ * real LMDB files. Each test starts its own engine (engine_harness.c). */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/base/err.h"
+#include "engine/live/live.h"
+#include "store/store.h"
+#include "tests/e2e/engine/engine_harness.h"
+
+static struct eng eng;
+static uint8_t acked[65536];
+
+static void fini(void)
+{
+    eng_cleanup(&eng);
+}
+
+/* Opens the stopped engine's store read-only and returns vehicle <vid>'s point count in
+ * [from, to). */
+static long stored_points(uint32_t vid, int64_t from, int64_t to, struct store_pos *out,
+                          size_t max)
+{
+    struct store *st;
+    cr_assert_eq(store_create(&st), 0);
+    cr_assert_eq(store_set_dir(st, eng.data), 0);
+    int rc = store_open_rdonly(st);
+    cr_assert_eq(rc, 0, "store: %s", err_str(rc));
+    long n = store_track_read(st, vid, from, to, out, max);
+    store_close(st);
+    cr_assert_geq(n, 0);
+    return n;
+}
+
+static uint32_t vehicle_of(const char *phone)
+{
+    struct store *st;
+    cr_assert_eq(store_create(&st), 0);
+    cr_assert_eq(store_set_dir(st, eng.data), 0);
+    cr_assert_eq(store_open_rdonly(st), 0);
+    struct store_vehicle v;
+    int rc = store_vehicle_by_phone(st, phone, &v);
+    store_close(st);
+    cr_assert_eq(rc, 0, "vehicle %s not registered", phone);
+    return v.id;
+}
+
+static void run_edition(uint16_t edition, const char *phone, int udp)
+{
+    struct term t;
+    term_open(&t, eng.port, udp, edition, phone);
+    term_login(&t, "\xd4\xc1" "B12345", 2);
+    int64_t t0 = time(NULL) - 3600;
+    memset(acked, 0, sizeof acked);
+    uint16_t first = 0;
+    for (int i = 0; i < 20; i++) {
+        uint16_t s = term_report(&t, t0 + i * 30, (uint32_t)i);
+        first = i == 0 ? s : first;
+    }
+    /* a 0x0704 blind-area batch of three more points */
+    struct jt808_msg m;
+    memset(&m, 0, sizeof m);
+    m.h.msg_id = JT808_MSG_0704_BATCH;
+    static uint8_t items[512];
+    size_t used = 0;
+    for (int i = 0; i < 3; i++) {
+        struct jt808_loc l;
+        term_loc(&l, t0 - 600 + i * 30, 100 + (uint32_t)i);
+        cr_assert_eq(jt808_batch_add(items, sizeof items, &used, &l), 0);
+    }
+    m.u.batch.count = 3;
+    m.u.batch.type = 1;
+    m.u.batch.items = rw_bytes_of(items, used);
+    uint16_t bs = term_send(&t, &m);
+    int got = term_collect_acks(&t, acked, 21, harness_timeout_s() * 1000);
+    cr_assert_eq(got, 21, "%d of 21 reports acknowledged", got);
+    for (int i = 0; i < 20; i++)
+        cr_assert(acked[(uint16_t)(first + i)]);
+    cr_assert(acked[bs]);
+    /* the live table shows the terminal's newest position */
+    struct live *lv;
+    cr_assert_eq(live_open_ro(eng.live, &lv), 0);
+    uint32_t vid = 0;
+    for (uint32_t id = 1; id < 1000 && !vid; id++) {
+        struct live_slot s;
+        if (live_slot_read(lv, id, &s) == 0 && s.connected && s.gnss_time == t0 + 19 * 30)
+            vid = id;
+    }
+    live_close(lv);
+    cr_assert_neq(vid, 0, "live table has the terminal's last position");
+    term_close(&t);
+    cr_assert_eq(eng_stop(&eng, SIGTERM), 0, "clean stop");
+    static struct store_pos pts[64];
+    long n = stored_points(vehicle_of(phone), t0 - 3600, t0 + 3600, pts, 64);
+    cr_assert_eq(n, 23, "stored %ld of 23 points", n);
+    cr_assert_eq(pts[0].src, STORE_SRC_808_BLIND, "blind-area points come first in time");
+    cr_assert_eq(pts[3].gnss_time, t0);
+    cr_assert_eq(pts[3].lat_e6, 30000000);
+    cr_assert_eq(pts[22].mileage_hm, 1019u);
+}
+
+Test(engine, edition_2011_register_auth_report, .fini = fini, .timeout = 60)
+{
+    eng_start(&eng, NULL);
+    run_edition(JT808_ED_2011, "13800000011", 0);
+}
+
+Test(engine, edition_2013_register_auth_report, .fini = fini, .timeout = 60)
+{
+    eng_start(&eng, NULL);
+    run_edition(JT808_ED_2013, "13800000013", 0);
+}
+
+Test(engine, edition_2019_register_auth_report, .fini = fini, .timeout = 60)
+{
+    eng_start(&eng, NULL);
+    run_edition(JT808_ED_2019, "13800000019", 0);
+}
+
+Test(engine, udp_register_auth_report, .fini = fini, .timeout = 60)
+{
+    eng_start(&eng, NULL);
+    run_edition(JT808_ED_2013, "13800000020", 1);
+}
+
+Test(engine, nothing_before_authentication, .fini = fini, .timeout = 60)
+{
+    eng_start(&eng, NULL);
+    struct term t;
+    term_open(&t, eng.port, 0, JT808_ED_2013, "13800000031");
+    int64_t t0 = time(NULL) - 60;
+    for (int i = 0; i < 5; i++)
+        term_report(&t, t0 + i, (uint32_t)i);
+    struct jt808_msg a;
+    cr_assert_eq(term_recv(&t, &a, 500), 0, "no answer to an unauthenticated peer");
+    /* a wrong authentication code is refused */
+    struct jt808_msg m;
+    memset(&m, 0, sizeof m);
+    m.h.msg_id = JT808_MSG_0102_AUTH;
+    m.u.auth.code = rw_str("not-the-code");
+    term_send(&t, &m);
+    cr_assert_eq(term_recv(&t, &a, harness_timeout_s() * 1000), 1);
+    cr_assert_eq(a.h.msg_id, JT808_MSG_8001_PLAT_RSP);
+    cr_assert_eq(a.u.gen_rsp.result, JT808_RES_FAIL);
+    term_close(&t);
+    cr_assert_eq(eng_stop(&eng, SIGTERM), 0);
+    struct store *st;
+    cr_assert_eq(store_create(&st), 0);
+    cr_assert_eq(store_set_dir(st, eng.data), 0);
+    cr_assert_eq(store_open_rdonly(st), 0);
+    struct store_vehicle v;
+    cr_assert_eq(store_vehicle_by_phone(st, "13800000031", &v), -ENOENT,
+                 "the unauthenticated terminal is unknown to the store");
+    store_close(st);
+}
+
+Test(engine, kill9_under_load_loses_nothing_acknowledged, .fini = fini, .timeout = 120)
+{
+    eng_start(&eng, NULL);
+    struct term t;
+    term_open(&t, eng.port, 0, JT808_ED_2013, "13800000041");
+    term_login(&t, "\xd4\xc1" "K00001", 1);
+    int64_t t0 = time(NULL) - 7200;
+    memset(acked, 0, sizeof acked);
+    enum { N = 600 };
+    uint16_t serial[N];
+    t.lenient = 1;
+    /* the first third is sent and acknowledged; the rest is sent as fast as possible and
+     * the engine is killed in the middle of it, with reports in flight */
+    for (int i = 0; i < N / 3; i++)
+        serial[i] = term_report(&t, t0 + i, (uint32_t)i);
+    cr_assert_eq(term_collect_acks(&t, acked, N / 3, harness_timeout_s() * 1000), N / 3);
+    for (int i = N / 3; i < N; i++) {
+        serial[i] = term_report(&t, t0 + i, (uint32_t)i);
+        if (i == 2 * N / 3)
+            eng_stop(&eng, SIGKILL);
+    }
+    term_collect_acks(&t, acked, N, 300);
+    term_close(&t);
+    int n_acked = 0;
+    for (int i = 0; i < N; i++)
+        n_acked += acked[serial[i]];
+    cr_assert_gt(n_acked, 0, "some reports were acknowledged before the kill");
+    /* restart; every acknowledged report is there exactly once */
+    int64_t before = harness_ms();
+    eng_restart(&eng);
+    cr_assert_lt(harness_ms() - before, 5000, "listening again within 5 s");
+    char code[sizeof t.code];
+    memcpy(code, t.code, sizeof code);
+    uint16_t next_serial = t.serial;
+    term_open(&t, eng.port, 0, JT808_ED_2013, "13800000041");
+    memcpy(t.code, code, sizeof code);
+    t.serial = next_serial;
+    /* the terminal resends what was not acknowledged, as real terminals do */
+    struct jt808_msg m;
+    memset(&m, 0, sizeof m);
+    m.h.msg_id = JT808_MSG_0102_AUTH;
+    m.u.auth.code = rw_str(t.code);
+    term_send(&t, &m);
+    struct jt808_msg a;
+    int got_auth = term_recv(&t, &a, harness_timeout_s() * 1000);
+    cr_assert_eq(got_auth, 1, "answer to 0x0102 after restart: %s",
+                 got_auth < 0 ? "connection closed" : "timeout");
+    cr_assert_eq(a.u.gen_rsp.result, JT808_RES_OK, "the code survived the kill");
+    int resent = 0;
+    for (int i = 0; i < N; i++)
+        if (!acked[serial[i]]) {
+            serial[i] = term_report(&t, t0 + i, (uint32_t)i);
+            resent++;
+        }
+    /* and some acknowledged ones too (an ack lost on the way): no duplicate may appear */
+    for (int i = 0; i < 10; i++)
+        term_report(&t, t0 + i, (uint32_t)i);
+    memset(acked, 0, sizeof acked);
+    int got = term_collect_acks(&t, acked, resent + 10, harness_timeout_s() * 2000);
+    cr_assert_eq(got, resent + 10, "%d of %d resent reports acknowledged", got, resent + 10);
+    term_close(&t);
+    cr_assert_eq(eng_stop(&eng, SIGTERM), 0);
+    static struct store_pos pts[N + 16];
+    long n = stored_points(vehicle_of("13800000041"), t0, t0 + N, pts, N + 16);
+    cr_assert_eq(n, N, "every report exactly once: %ld stored for %d sent", n, N);
+    for (int i = 0; i < N; i++)
+        cr_assert_eq(pts[i].gnss_time, t0 + i);
+}
+
+Test(engine, connection_flood_past_the_limit, .fini = fini, .timeout = 60)
+{
+    eng_start(&eng, "jt808\n  max_connections 20\n");
+    int fds[40];
+    int refused = 0;
+    for (int i = 0; i < 40; i++) {
+        struct term x;
+        term_open(&x, eng.port, 0, JT808_ED_2013, "1");
+        fds[i] = x.fd;
+    }
+    usleep(300000);
+    for (int i = 0; i < 40; i++) {
+        char b;
+        struct timeval tv = {.tv_sec = 0, .tv_usec = 50000};
+        setsockopt(fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        if (recv(fds[i], &b, 1, 0) == 0)
+            refused++;
+    }
+    cr_assert_geq(refused, 20, "connections past the limit are closed (%d)", refused);
+    for (int i = 0; i < 40; i++)
+        close(fds[i]);
+    usleep(300000);
+    /* legitimate traffic continues once the flood is gone */
+    struct term t;
+    term_open(&t, eng.port, 0, JT808_ED_2013, "13800000051");
+    term_login(&t, "\xd4\xc1" "F00001", 1);
+    memset(acked, 0, sizeof acked);
+    uint16_t s = term_report(&t, time(NULL) - 10, 1);
+    cr_assert_eq(term_collect_acks(&t, acked, 1, harness_timeout_s() * 1000), 1);
+    cr_assert(acked[s]);
+    term_close(&t);
+}
+
+Test(engine, split_frames_and_garbage, .fini = fini, .timeout = 60)
+{
+    eng_start(&eng, NULL);
+    struct term t;
+    term_open(&t, eng.port, 0, JT808_ED_2013, "13800000061");
+    term_login(&t, "\xd4\xc1" "S00001", 1);
+    memset(acked, 0, sizeof acked);
+    int64_t t0 = time(NULL) - 100;
+    uint8_t wire[JT808_WIRE_MAX];
+    for (int i = 0; i < 5; i++) {
+        struct jt808_msg m;
+        memset(&m, 0, sizeof m);
+        m.h.msg_id = JT808_MSG_0200_LOCATION;
+        term_loc(&m.u.loc, t0 + i, (uint32_t)i);
+        m.h.serial = t.serial++;
+        jt808_phone_set(&m.h, t.phone);
+        m.h.edition = JT808_ED_2013;
+        int n = jt808_encode(&m, wire, sizeof wire);
+        term_send_bytes(&t, "garbage", 7);
+        for (int k = 0; k < n; k++) { /* one byte per send */
+            term_send_bytes(&t, wire + k, 1);
+            if (k % 16 == 0)
+                usleep(1000);
+        }
+    }
+    int got = term_collect_acks(&t, acked, 5, harness_timeout_s() * 1000);
+    cr_assert_eq(got, 5);
+    term_close(&t);
+}
+
+Test(engine, newest_connection_of_a_terminal_wins, .fini = fini, .timeout = 60)
+{
+    eng_start(&eng, NULL);
+    struct term a, b;
+    term_open(&a, eng.port, 0, JT808_ED_2013, "13800000071");
+    term_login(&a, "\xd4\xc1" "D00001", 1);
+    term_open(&b, eng.port, 0, JT808_ED_2013, "13800000071");
+    struct jt808_msg m;
+    memset(&m, 0, sizeof m);
+    m.h.msg_id = JT808_MSG_0102_AUTH;
+    m.u.auth.code = rw_str(a.code);
+    term_send(&b, &m);
+    struct jt808_msg r;
+    cr_assert_eq(term_recv(&b, &r, harness_timeout_s() * 1000), 1);
+    cr_assert_eq(r.u.gen_rsp.result, JT808_RES_OK);
+    /* within the housekeeping period the older connection is closed */
+    int closed = 0;
+    for (int i = 0; i < 30 && !closed; i++)
+        closed = term_recv(&a, &r, 100) < 0;
+    cr_assert(closed, "the older connection was closed");
+    memset(acked, 0, sizeof acked);
+    uint16_t s = term_report(&b, time(NULL) - 5, 7);
+    cr_assert_eq(term_collect_acks(&b, acked, 1, harness_timeout_s() * 1000), 1);
+    cr_assert(acked[s]);
+    term_close(&a);
+    term_close(&b);
+}
