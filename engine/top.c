@@ -43,11 +43,24 @@ static void top_rank(struct top_counts *t, uint32_t id, uint32_t pts)
     }
 }
 
+/* The newest GMT+8 day any vehicle reported in: "today" of the data, which is the wall
+ * clock's today in production and the simulated day under --clock=data. */
+static uint32_t top_today(const struct live *lv)
+{
+    uint32_t day = 0;
+    for (uint64_t id = 1; id < live_slots(lv); id++) {
+        struct live_slot s;
+        if (live_slot_read(lv, (uint32_t)id, &s) == 0 && s.vehicle_id && s.day > day)
+            day = s.day;
+    }
+    return day;
+}
+
 static void top_scan(const struct live *lv, long window_s, struct top_counts *t)
 {
     memset(t, 0, sizeof *t);
     int64_t now = time(NULL);
-    uint32_t today = (uint32_t)((now + 8 * 3600) / 86400);
+    uint32_t today = top_today(lv);
     for (uint64_t id = 1; id < live_slots(lv); id++) {
         struct live_slot s;
         if (live_slot_read(lv, (uint32_t)id, &s) != 0 || s.vehicle_id == 0)
