@@ -438,6 +438,15 @@ static void wk_process(struct worker *w, struct conn *c, uint32_t ci, uint16_t b
         return;
     }
     wk_buf_return(w, bid);
+    if (c->fr.in_frame && c->fr.len > 0) {
+        /* a new partial frame (some frame completed since the mark) restarts the clock */
+        if (!c->t_partial_ms || c->fr.st.frames != c->partial_mark) {
+            c->t_partial_ms = w->now_ms;
+            c->partial_mark = c->fr.st.frames;
+        }
+    } else {
+        c->t_partial_ms = 0;
+    }
     if (c->state != CONN_CLOSING)
         wk_arm_recv(w, c, ci);
 }
@@ -632,6 +641,8 @@ static void wk_housekeeping(struct worker *w)
             close_it = 1;
         if (c->state == CONN_NEW && age > cf->auth_timeout_s * 1000)
             close_it = 1;
+        if (c->t_partial_ms && w->now_ms - c->t_partial_ms > cf->frame_timeout_s * 1000)
+            close_it = 1; /* slow sender: a frame dribbled in for too long */
         if (c->state == CONN_AUTHED && c->vehicle_id) {
             /* Second-connection policy: the newest authenticated connection of a terminal
              * wins; an older one (on any worker) sees the live slot name another

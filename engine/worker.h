@@ -61,6 +61,8 @@ struct conn {
     uint32_t vehicle_id;
     int64_t t_open_ms;
     int64_t t_last_ms;
+    int64_t t_partial_ms;    /* when the frame still incomplete began arriving (0: none) */
+    uint64_t partial_mark;   /* framer frame count when t_partial_ms was set */
     uint32_t out_len;        /* bytes queued in out[] */
     uint32_t out_sending;    /* bytes of out[] owned by the in-flight send */
     int16_t parked_bid;      /* a received buffer not yet processed (-1: none) */

@@ -45,6 +45,7 @@ static const struct cfg_key cfg_keys[] = {
     I("jt808", "idle_timeout_s", idle_timeout_s, 5, 86400, "180", 1),
     I("jt808", "first_frame_timeout_s", first_frame_timeout_s, 1, 3600, "10", 1),
     I("jt808", "auth_timeout_s", auth_timeout_s, 1, 3600, "60", 1),
+    I("jt808", "frame_timeout_s", frame_timeout_s, 1, 3600, "30", 1),
     I("jt808", "bad_frames_max", bad_frames_max, 0, 1000000, "16", 1),
     I("jt808", "recv_buffers", recv_buffers, 64, 32768, "4096", 0),
     I("jt808", "recv_buffer_size", recv_buffer_size, 512, 65536, "4096", 0),

@@ -37,6 +37,7 @@ struct cfg {
     int64_t idle_timeout_s;
     int64_t first_frame_timeout_s;
     int64_t auth_timeout_s;
+    int64_t frame_timeout_s;       /* a frame begun must end within this (slow senders) */
     int64_t bad_frames_max;        /* malformed frames tolerated per connection */
     int64_t recv_buffers;          /* provided receive buffers per worker */
     int64_t recv_buffer_size;

@@ -318,3 +318,77 @@ Test(engine, newest_connection_of_a_terminal_wins, .fini = fini, .timeout = 60)
     term_close(&a);
     term_close(&b);
 }
+
+Test(engine, slow_sender_is_closed, .fini = fini, .timeout = 60)
+{
+    eng_start(&eng, "jt808\n  frame_timeout_s 1\n");
+    struct term t;
+    term_open(&t, eng.port, 0, JT808_ED_2013, "13800000081");
+    term_login(&t, "\xd4\xc1" "W00001", 1);
+    /* a frame's first bytes, then nothing more of it: the connection must go */
+    static const uint8_t part[] = {0x7E, 0x02, 0x00, 0x00, 0x1C, 0x01, 0x38};
+    term_send_bytes(&t, part, sizeof part);
+    struct jt808_msg m;
+    int closed = 0;
+    for (int i = 0; i < 40 && !closed; i++)
+        closed = term_recv(&t, &m, 100) < 0;
+    cr_assert(closed, "a frame left unfinished for frame_timeout_s closes the connection");
+    /* while a steady sender (frames completing, buffers ending mid-frame) is not closed */
+    struct term s;
+    term_open(&s, eng.port, 0, JT808_ED_2013, "13800000082");
+    term_login(&s, "\xd4\xc1" "W00002", 1);
+    uint8_t wire[JT808_WIRE_MAX];
+    int64_t t0 = time(NULL) - 100;
+    memset(acked, 0, sizeof acked);
+    for (int i = 0; i < 25; i++) {
+        struct jt808_msg r;
+        memset(&r, 0, sizeof r);
+        r.h.msg_id = JT808_MSG_0200_LOCATION;
+        term_loc(&r.u.loc, t0 + i, (uint32_t)i);
+        r.h.serial = s.serial++;
+        r.h.edition = JT808_ED_2013;
+        jt808_phone_set(&r.h, s.phone);
+        int n = jt808_encode(&r, wire, sizeof wire);
+        term_send_bytes(&s, wire, (size_t)n / 2); /* every send ends inside a frame */
+        usleep(100000);
+        term_send_bytes(&s, wire + n / 2, (size_t)n - (size_t)n / 2);
+    }
+    cr_assert_eq(term_collect_acks(&s, acked, 25, harness_timeout_s() * 1000), 25);
+    term_close(&s);
+    term_close(&t);
+}
+
+Test(engine, sighup_adopts_the_registration_mode, .fini = fini, .timeout = 60)
+{
+    eng_start(&eng, NULL);
+    struct term t;
+    term_open(&t, eng.port, 0, JT808_ED_2013, "13800000091");
+    term_login(&t, "\xd4\xc1" "H00001", 1); /* open mode: enrolled */
+    term_close(&t);
+    /* switch to strict registration and reload (a section may appear again) */
+    FILE *f = fopen(eng.conf, "a");
+    cr_assert_not_null(f);
+    fputs("jt808\n  registration strict\n", f);
+    fclose(f);
+    kill(eng.pid, SIGHUP);
+    usleep(300000);
+    struct term u;
+    term_open(&u, eng.port, 0, JT808_ED_2013, "13800000092");
+    struct jt808_msg m;
+    memset(&m, 0, sizeof m);
+    m.h.msg_id = JT808_MSG_0100_REGISTER;
+    m.u.reg.edition = JT808_ED_2013;
+    m.u.reg.maker = rw_str("70111");
+    m.u.reg.model = rw_str("RW");
+    m.u.reg.term_id = rw_str("T2");
+    m.u.reg.plate_color = 1;
+    m.u.reg.plate = rw_str("\xd4\xc1" "H00002");
+    term_send(&u, &m);
+    struct jt808_msg a;
+    cr_assert_eq(term_recv(&u, &a, harness_timeout_s() * 1000), 1);
+    cr_assert_eq(a.h.msg_id, JT808_MSG_8100_REGISTER_RSP);
+    cr_assert_eq(a.u.reg_rsp.result, JT808_REG_VEHICLE_UNKNOWN,
+                 "after the reload an unknown vehicle is refused (result %u)",
+                 a.u.reg_rsp.result);
+    term_close(&u);
+}
