@@ -36,6 +36,9 @@ struct engine {
     unsigned n_workers;
     struct worker *workers;
     pthread_t *threads;
+    struct regsvc *regsvc;   /* registrations, on their own thread */
+    pthread_t regsvc_thread;
+    int regsvc_started;
     struct link809 *l809;    /* JT/T 809 main-link server (own thread, store shard N) */
     pthread_t l809_thread;
     int l809_started;
@@ -101,6 +104,10 @@ static int eng_start(struct engine *e)
         LOG(LOG_ERR, "serve", "live table %s: %s", path, err_str(rc));
         return rc;
     }
+    if (rc == 0)
+        rc = regsvc_create(e->reg, e->n_workers, 4096, &e->regsvc);
+    if (rc)
+        return rc;
     e->workers = mem_calloc(e->n_workers, sizeof *e->workers);
     e->threads = mem_calloc(e->n_workers, sizeof *e->threads);
     if (!e->workers || !e->threads)
@@ -112,6 +119,7 @@ static int eng_start(struct engine *e)
             return rc;
         }
         e->workers[i].data_now = &e->data_now;
+        e->workers[i].regsvc = e->regsvc;
     }
     if (c->jt809_tcp[0]) {
         rc = link809_create(c, e->st, e->live, e->n_workers, &e->l809);
@@ -129,6 +137,12 @@ static void eng_stop(struct engine *e, unsigned started)
         __atomic_store_n(&e->workers[i].stop, 1, __ATOMIC_RELEASE);
     for (unsigned i = 0; i < started; i++)
         pthread_join(e->threads[i], NULL);
+    if (e->regsvc_started) {
+        regsvc_stop(e->regsvc);
+        pthread_join(e->regsvc_thread, NULL);
+    }
+    regsvc_destroy(e->regsvc);
+    e->regsvc = NULL;
     if (e->l809_started) {
         link809_stop(e->l809);
         pthread_join(e->l809_thread, NULL);
@@ -186,6 +200,10 @@ static int eng_run(struct engine *e)
     int rc = eng_start(e);
     for (unsigned i = 0; rc == 0 && i < e->n_workers; i++, started++)
         rc = -pthread_create(&e->threads[i], NULL, worker_main, &e->workers[i]);
+    if (rc == 0) {
+        rc = -pthread_create(&e->regsvc_thread, NULL, regsvc_main, e->regsvc);
+        e->regsvc_started = rc == 0;
+    }
     if (rc == 0 && e->l809) {
         rc = -pthread_create(&e->l809_thread, NULL, link809_main, e->l809);
         e->l809_started = rc == 0;

@@ -81,27 +81,41 @@ static void sess_remember_hdr(struct conn *c, const struct jt808_hdr *h)
     c->quirk = h->quirk_2013_hdr;
 }
 
-static int sess_register(struct worker *w, struct conn *c, const struct jt808_msg *m)
+void session808_register_rsp(struct worker *w, struct conn *c, const struct jt808_hdr *h,
+                             int res, const char *code)
 {
-    char code[33] = "";
-    int res = registry_register(w->reg, &m->h, &m->u.reg, code);
     if (res < 0)
-        return 0; /* store trouble: answer nothing, the terminal retries */
+        return; /* store trouble: answer nothing, the terminal retries */
     w->met->registrations += res == JT808_REG_OK;
-    sess_remember_hdr(c, &m->h);
     struct jt808_msg r;
     memset(&r, 0, sizeof r);
     r.h.msg_id = JT808_MSG_8100_REGISTER_RSP;
-    r.h.edition = m->h.edition;
-    r.h.proto_ver = m->h.proto_ver;
-    r.h.quirk_2013_hdr = m->h.quirk_2013_hdr;
-    memcpy(r.h.phone, m->h.phone, 10);
+    r.h.edition = h->edition;
+    r.h.proto_ver = h->proto_ver;
+    r.h.quirk_2013_hdr = h->quirk_2013_hdr;
+    memcpy(r.h.phone, h->phone, 10);
     r.h.serial = c->out_serial++;
-    r.u.reg_rsp.ack_serial = m->h.serial;
+    r.u.reg_rsp.ack_serial = h->serial;
     r.u.reg_rsp.result = (uint8_t)res;
     if (res == JT808_REG_OK)
         r.u.reg_rsp.auth_code = rw_str(code);
-    return session808_send(w, c, &r) == 0 ? 0 : 0;
+    session808_send(w, c, &r);
+}
+
+static int sess_register(struct worker *w, struct conn *c, const struct jt808_msg *m)
+{
+    sess_remember_hdr(c, &m->h);
+    if (w->regsvc) {
+        /* Off this thread: a first registration is a fsynced meta write. */
+        struct reg_req q;
+        regsvc_req_fill(&q, m, worker_conn_index(w, c), c->gen);
+        regsvc_submit(w->regsvc, w->id, &q);
+        return 0;
+    }
+    char code[33] = "";
+    int res = registry_register(w->reg, &m->h, &m->u.reg, code);
+    session808_register_rsp(w, c, &m->h, res, code);
+    return 0;
 }
 
 /* Marks <c> as the terminal's current connection in the live table. */

@@ -717,10 +717,27 @@ static void wk_end_iteration(struct worker *w)
         wk_resume(w);
 }
 
+/* Sends the answers of the registrations the service has finished. */
+static void wk_registrations(struct worker *w)
+{
+    struct reg_rsp r[32];
+    unsigned n = regsvc_poll(w->regsvc, w->id, r, 32);
+    for (unsigned i = 0; i < n; i++) {
+        if (r[i].conn >= w->max_conns)
+            continue;
+        struct conn *c = &w->conns[r[i].conn];
+        if (c->gen != r[i].gen || (c->state != CONN_NEW && c->state != CONN_AUTHED))
+            continue; /* the terminal left meanwhile */
+        session808_register_rsp(w, c, &r[i].h, r[i].result, r[i].code);
+    }
+}
+
 static void wk_iteration(struct worker *w)
 {
     w->now_ms = wk_clock_ms();
     wk_reap(w);
+    if (w->regsvc)
+        wk_registrations(w);
     if (w->now_ms >= w->next_housekeeping_ms) {
         wk_housekeeping(w);
         w->next_housekeeping_ms = w->now_ms + 1000;
@@ -729,8 +746,10 @@ static void wk_iteration(struct worker *w)
     /* Sleep until a completion, or 1 ms while batches await their commit (acks are due as
      * soon as the writer commits), else 100 ms for housekeeping and the stop flag. */
     struct __kernel_timespec ts = {.tv_sec = 0,
-                                   .tv_nsec = (w->batches_inflight || w->ack_over_n) ? 1000000
-                                                                         : 100000000};
+                                   .tv_nsec = (w->batches_inflight || w->ack_over_n ||
+                                                (w->regsvc && regsvc_pending(w->regsvc, w->id)))
+                                                   ? 1000000
+                                                   : 100000000};
     struct io_uring_cqe *cqe;
     io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
     w->now_ms = wk_clock_ms();

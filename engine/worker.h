@@ -22,6 +22,7 @@
 #include "engine/live/live.h"
 #include "engine/proto/jt808.h"
 #include "engine/registry.h"
+#include "engine/regsvc.h"
 #include "store/store.h"
 
 enum wk_op {
@@ -90,6 +91,7 @@ struct worker {
     const struct cfg *cfg;
     struct store *store;
     struct registry *reg;
+    struct regsvc *regsvc;   /* registrations run off this thread (NULL: inline) */
     struct live *live;
     struct live_metrics *met;
     struct io_uring ring;
@@ -178,6 +180,10 @@ extern _Atomic uint32_t worker_conns_total;
  * 1 when the frame must wait (no store batch: the caller parks the rest of the buffer),
  * or a negative code when the connection must be closed. */
 int session808_frame(struct worker *w, struct conn *c, uint32_t ci);
+/* Sends the 0x8100 for a registration decided by the registry (<res> JT808_REG_* or a
+ * negative store error: nothing is sent). */
+void session808_register_rsp(struct worker *w, struct conn *c, const struct jt808_hdr *h,
+                             int res, const char *code);
 /* Queues a JT/T 808 message to <c> (escaped frame into c->out). Returns 0 or -ENOBUFS. */
 int session808_send(struct worker *w, struct conn *c, struct jt808_msg *m);
 

@@ -1,0 +1,208 @@
+/* regsvc.c: the registration service thread (see regsvc.h). */
+#include "engine/regsvc.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine/base/assert.h"
+#include "engine/base/err.h"
+#include "engine/base/mem.h"
+
+/* A single-producer single-consumer ring of fixed-size elements. head is written only by
+ * the consumer, tail only by the producer; each is published with release and read with
+ * acquire, and the element is copied before the index moves. */
+struct spsc {
+    uint32_t head __attribute__((aligned(64)));
+    uint32_t tail __attribute__((aligned(64)));
+    uint32_t mask;
+    size_t esize;
+    uint8_t *data;
+};
+
+static int spsc_init(struct spsc *r, uint32_t depth, size_t esize)
+{
+    uint32_t n = 1;
+    while (n < depth)
+        n <<= 1;
+    r->head = r->tail = 0;
+    r->mask = n - 1;
+    r->esize = esize;
+    r->data = mem_calloc(n, esize);
+    return r->data ? 0 : -ENOMEM;
+}
+
+static int spsc_push(struct spsc *r, const void *e)
+{
+    uint32_t t = r->tail;
+    if (t - __atomic_load_n(&r->head, __ATOMIC_ACQUIRE) > r->mask)
+        return -EAGAIN;
+    memcpy(r->data + (size_t)(t & r->mask) * r->esize, e, r->esize);
+    __atomic_store_n(&r->tail, t + 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static int spsc_pop(struct spsc *r, void *e)
+{
+    uint32_t h = r->head;
+    if (h == __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE))
+        return 0;
+    memcpy(e, r->data + (size_t)(h & r->mask) * r->esize, r->esize);
+    __atomic_store_n(&r->head, h + 1, __ATOMIC_RELEASE);
+    return 1;
+}
+
+struct regsvc {
+    struct registry *reg;
+    unsigned workers;
+    int stop;
+    struct spsc *req;           /* per worker: worker -> service */
+    struct spsc *rsp;           /* per worker: service -> worker */
+    uint32_t *pending;          /* per worker: submitted - answered (worker's view) */
+    uint64_t dropped;
+};
+
+int regsvc_create(struct registry *reg, unsigned workers, unsigned depth,
+                  struct regsvc **out)
+{
+    *out = NULL;
+    struct regsvc *s = mem_calloc(1, sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    s->reg = reg;
+    s->workers = workers;
+    s->req = mem_calloc(workers, sizeof *s->req);
+    s->rsp = mem_calloc(workers, sizeof *s->rsp);
+    s->pending = mem_calloc(workers, sizeof *s->pending);
+    int rc = s->req && s->rsp && s->pending ? 0 : -ENOMEM;
+    for (unsigned w = 0; rc == 0 && w < workers; w++) {
+        rc = spsc_init(&s->req[w], depth, sizeof(struct reg_req));
+        if (rc == 0)
+            rc = spsc_init(&s->rsp[w], depth, sizeof(struct reg_rsp));
+    }
+    if (rc) {
+        regsvc_destroy(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void regsvc_destroy(struct regsvc *s)
+{
+    if (!s)
+        return;
+    for (unsigned w = 0; w < s->workers; w++) {
+        if (s->req)
+            mem_free(s->req[w].data);
+        if (s->rsp)
+            mem_free(s->rsp[w].data);
+    }
+    mem_free(s->req);
+    mem_free(s->rsp);
+    mem_free(s->pending);
+    mem_free(s);
+}
+
+void regsvc_stop(struct regsvc *s)
+{
+    __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+}
+
+static void copy_field(uint8_t *dst, uint8_t *len, size_t cap, struct rw_bytes b)
+{
+    size_t n = b.len < cap ? b.len : cap;
+    if (n)
+        memcpy(dst, b.p, n);
+    *len = (uint8_t)n;
+}
+
+void regsvc_req_fill(struct reg_req *q, const struct jt808_msg *m, uint32_t conn,
+                     uint16_t gen)
+{
+    memset(q, 0, sizeof *q);
+    q->conn = conn;
+    q->gen = gen;
+    q->h = m->h;
+    const struct jt808_register *g = &m->u.reg;
+    q->reg_edition = g->edition;
+    q->province = g->province;
+    q->city = g->city;
+    q->plate_color = g->plate_color;
+    copy_field(q->plate, &q->plate_len, sizeof q->plate, g->plate);
+    copy_field(q->maker, &q->maker_len, sizeof q->maker, g->maker);
+    copy_field(q->model, &q->model_len, sizeof q->model, g->model);
+    copy_field(q->term_id, &q->term_len, sizeof q->term_id, g->term_id);
+}
+
+int regsvc_submit(struct regsvc *s, unsigned w, const struct reg_req *q)
+{
+    ASSERT_HOT(w < s->workers);
+    if (spsc_push(&s->req[w], q) != 0) {
+        __atomic_fetch_add(&s->dropped, 1, __ATOMIC_RELAXED);
+        return -EAGAIN;
+    }
+    s->pending[w]++;
+    return 0;
+}
+
+unsigned regsvc_poll(struct regsvc *s, unsigned w, struct reg_rsp *out, unsigned max)
+{
+    unsigned n = 0;
+    while (n < max && spsc_pop(&s->rsp[w], &out[n]))
+        n++;
+    s->pending[w] -= n < s->pending[w] ? n : s->pending[w];
+    return n;
+}
+
+unsigned regsvc_pending(const struct regsvc *s, unsigned w)
+{
+    return s->pending[w];
+}
+
+/* Runs one request; the answer goes back to the worker's ring (dropped if it is full:
+ * the terminal registers again). */
+static void regsvc_run(struct regsvc *s, unsigned w, const struct reg_req *q)
+{
+    struct jt808_register g = {
+        .edition = q->reg_edition,
+        .province = q->province,
+        .city = q->city,
+        .maker = rw_bytes_of(q->maker, q->maker_len),
+        .model = rw_bytes_of(q->model, q->model_len),
+        .term_id = rw_bytes_of(q->term_id, q->term_len),
+        .plate_color = q->plate_color,
+        .plate = rw_bytes_of(q->plate, q->plate_len),
+    };
+    struct reg_rsp r;
+    memset(&r, 0, sizeof r);
+    r.conn = q->conn;
+    r.gen = q->gen;
+    r.h = q->h;
+    r.result = registry_register(s->reg, &q->h, &g, r.code);
+    for (int tries = 0; spsc_push(&s->rsp[w], &r) != 0; tries++) {
+        if (tries > 1000) {
+            __atomic_fetch_add(&s->dropped, 1, __ATOMIC_RELAXED);
+            return;
+        }
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void *regsvc_main(void *arg)
+{
+    struct regsvc *s = arg;
+    struct reg_req q;
+    while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+        unsigned done = 0;
+        for (unsigned w = 0; w < s->workers; w++)
+            for (int k = 0; k < 64 && spsc_pop(&s->req[w], &q); k++, done++)
+                regsvc_run(s, w, &q);
+        if (!done) {
+            struct timespec ts = {0, 1000000}; /* idle: look again in 1 ms */
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
