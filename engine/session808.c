@@ -25,7 +25,11 @@
 
 static void sess_raw(struct worker *w, struct conn *c, const uint8_t *p, size_t n, int dir)
 {
-    if (n == 0 || c->state != CONN_AUTHED || !w->cur || w->cur_raw >= w->batch_records)
+    if (n == 0 || c->state != CONN_AUTHED)
+        return;
+    /* The 0x8001 answers of committed batches are sent from the reap, when no batch is
+     * open (the last iteration handed it over): open one, or the answers go unlogged. */
+    if ((!w->cur && !worker_room(w)) || w->cur_raw >= w->batch_records)
         return;
     struct store_raw r;
     memset(&r, 0, sizeof r);

@@ -169,30 +169,75 @@ static int csv_num(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-static int csv_row(char **f, struct store_vehicle *v)
+/* Fills <v> from the fields of one line; on error sets <*why> to "column: reason". */
+static int csv_row(char **f, struct store_vehicle *v, const char **why)
 {
-    unsigned long n[6];
+    /* Numeric columns: upper bound and the reason given when a value is not in range. */
+    static const unsigned long max[CSV_FIELDS] = {0, 255, 0, 0, 0, UINT32_MAX, 4, 999999,
+                                                  UINT32_MAX};
+    static const char *const range[CSV_FIELDS] = {
+        NULL, "colour: not a number in 0..255", NULL, NULL, NULL,
+        "enterprise_id: not a number in 0..4294967295", "industry: not a code in 0..4",
+        "region: not a 6-digit division code", "platform_id: not a number in 0..4294967295"};
+    unsigned long n[CSV_FIELDS] = {0};
     memset(v, 0, sizeof *v);
-    int len = text_utf8_to_gbk(f[0], strlen(f[0]), v->plate, sizeof v->plate);
-    if (len <= 0)
+    int len = f[0][0] ? text_utf8_to_gbk(f[0], strlen(f[0]), v->plate, sizeof v->plate) : 0;
+    if (len <= 0) {
+        *why = f[0][0] ? "plate: not UTF-8 text that GBK can hold in 32 bytes"
+                       : "plate: empty";
         return RW_E_FIELD;
+    }
     v->plate_len = (uint8_t)len;
-    if (csv_num(f[1], 255, &n[0]) || (f[2][0] && store_phone_norm(f[2], v->phone)) ||
-        strlen(f[3]) >= sizeof v->terminal_id || strlen(f[4]) >= sizeof v->sim ||
-        csv_num(f[5], UINT32_MAX, &n[1]) || csv_num(f[6], 4, &n[2]) ||
-        csv_num(f[7], 999999, &n[3]) || csv_num(f[8], UINT32_MAX, &n[4]))
+    for (int i = 1; i < CSV_FIELDS; i++)
+        if (max[i] && csv_num(f[i], max[i], &n[i])) {
+            *why = range[i];
+            return RW_E_FIELD;
+        }
+    if (f[2][0] && store_phone_norm(f[2], v->phone)) {
+        *why = "phone: not 1..20 decimal digits";
         return RW_E_FIELD;
-    v->colour = (uint8_t)n[0];
+    }
+    if (strlen(f[3]) >= sizeof v->terminal_id || strlen(f[4]) >= sizeof v->sim) {
+        *why = strlen(f[3]) >= sizeof v->terminal_id ? "terminal_id: longer than 31 bytes"
+                                                     : "sim: longer than 23 bytes";
+        return RW_E_FIELD;
+    }
+    v->colour = (uint8_t)n[1];
     memcpy(v->terminal_id, f[3], strlen(f[3]) + 1);
     memcpy(v->sim, f[4], strlen(f[4]) + 1);
-    v->enterprise_id = (uint32_t)n[1];
-    v->industry = (uint8_t)n[2];
-    v->region = (uint32_t)n[3];
-    v->platform_id = (uint32_t)n[4];
+    v->enterprise_id = (uint32_t)n[5];
+    v->industry = (uint8_t)n[6];
+    v->region = (uint32_t)n[7];
+    v->platform_id = (uint32_t)n[8];
     return 0;
 }
 
 struct csv_ctx { FILE *f; long rows; char *err; size_t errcap; };
+
+/* One line: parse, then insert or update (same plate and colour). */
+static int csv_line(struct store *st, MDB_txn *txn, char *line, const char **why)
+{
+    char *f[CSV_FIELDS + 1];
+    struct store_vehicle v;
+    int nf = csv_split(line, f, CSV_FIELDS + 1);
+    if (nf != CSV_FIELDS) {
+        *why = nf < CSV_FIELDS ? "too few fields (9 expected)" : "too many fields (9 expected)";
+        return RW_E_SYNTAX;
+    }
+    int rc = csv_row(f, &v, why);
+    if (rc)
+        return rc;
+    uint8_t pk[1 + sizeof v.plate];
+    pk[0] = v.colour;
+    memcpy(pk + 1, v.plate, v.plate_len);
+    MDB_val key = {(size_t)v.plate_len + 1, pk}, val;
+    if (mdb_get(txn, st->mdbi[MDB_VPLATE], &key, &val) == 0 && val.mv_size == 4)
+        memcpy(&v.id, val.mv_data, 4); /* update in place */
+    rc = veh_put_txn(st, txn, &v);
+    if (rc == RW_E_DUPLICATE)
+        *why = "phone already belongs to another vehicle";
+    return rc;
+}
 
 static int csv_import_op(struct store *st, MDB_txn *txn, void *ctx)
 {
@@ -202,30 +247,25 @@ static int csv_import_op(struct store *st, MDB_txn *txn, void *ctx)
     c->rows = 0;
     rewind(c->f);
     while (fgets(line, sizeof line, c->f)) {
-        char *f[CSV_FIELDS + 1];
-        if (++ln == 1 || line[0] == '#' || line[0] == '\n' || line[0] == '\r')
-            continue; /* header and comments */
-        struct store_vehicle v;
-        int rc = csv_split(line, f, CSV_FIELDS + 1) == CSV_FIELDS ? csv_row(f, &v)
-                                                                   : RW_E_SYNTAX;
-        uint32_t id;
-        uint8_t pk[40];
-        pk[0] = v.colour;
-        memcpy(pk + 1, v.plate, v.plate_len);
-        MDB_val key = {(size_t)v.plate_len + 1, pk}, val;
-        if (!rc && mdb_get(txn, st->mdbi[MDB_VPLATE], &key, &val) == 0 && val.mv_size == 4) {
-            memcpy(&id, val.mv_data, 4);
-            v.id = id; /* update in place */
+        const char *why = NULL;
+        size_t len = strlen(line);
+        ++ln;
+        int rc = 0;
+        if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(c->f)) {
+            why = "line longer than 1022 bytes";
+            rc = RW_E_TOOLONG;
+        } else if (ln == 1 || line[0] == '#' || line[strspn(line, " \t\r\n")] == 0) {
+            continue; /* header, comments, blank lines */
+        } else {
+            rc = csv_line(st, txn, line, &why);
         }
-        if (!rc)
-            rc = veh_put_txn(st, txn, &v);
         if (rc) {
-            snprintf(c->err, c->errcap, "line %ld: %s", ln, err_str(rc));
+            snprintf(c->err, c->errcap, "line %ld: %s", ln, why ? why : err_str(rc));
             return rc;
         }
         c->rows++;
     }
-    return 0;
+    return ferror(c->f) ? -EIO : 0;
 }
 
 long store_vehicle_import_csv(struct store *st, const char *path, char *err, size_t errcap)
@@ -234,10 +274,13 @@ long store_vehicle_import_csv(struct store *st, const char *path, char *err, siz
     if (errcap)
         err[0] = 0;
     if (!c.f) {
-        snprintf(err, errcap, "%s: %s", path, strerror(errno));
-        return -errno;
+        int e = errno;
+        snprintf(err, errcap, "%s: %s", path, strerror(e));
+        return -e;
     }
     int rc = meta_write(st, csv_import_op, &c);
     fclose(c.f);
+    if (rc && errcap && !err[0])
+        snprintf(err, errcap, "%s", err_str(rc));
     return rc ? rc : c.rows;
 }

@@ -5,9 +5,16 @@
  *   roadwatch log [--store DIR] [--from T] [--to T] [--vehicle ID] [--conn ID]
  *   roadwatch backup [--store DIR] --full|--incremental BDIR | roadwatch backup verify BDIR
  *   roadwatch restore [--store DIR] BDIR
- *   roadwatch user add|passwd NAME [--role N] [--password-stdin] | lock|unlock NAME | list
+ *   roadwatch user [--store DIR] add|passwd NAME [--role N] [--password-stdin]
+ *                                | lock|unlock NAME | list
  *   roadwatch import [--store DIR] vehicles.csv
- * T is UTC seconds or "YYYY-MM-DDThh:mm:ss" (GMT+8). DIR defaults to ./roadwatch-data/store. */
+ * T is UTC seconds or "YYYY-MM-DD[Thh:mm[:ss]]" (GMT+8). DIR defaults to ./roadwatch-data,
+ * the engine's default data_dir (the store lives directly in data_dir). Options may come
+ * anywhere on the line. Exit status: 0 done, 1 failed (reason on stderr), 2 usage error
+ * (usage on stderr); --help prints the usage on stdout and returns 0.
+ * `log` prints one JSON object a line: time, time_ms, dir, proto, conn, vehicle, peer, hex
+ * (the stored frame: unescaped content) and msg, the frame decoded by json808_msg() or
+ * json809_msg() (809 without keys: encrypted bodies show the header and "error"). */
 #ifndef RW_STORE_VERBS_H
 #define RW_STORE_VERBS_H
 

@@ -109,7 +109,7 @@ Test(meta, csv_import_all_or_nothing)
     fprintf(f, "闽B1,2,13800138009,T3,1,1,9,1,1\n");
     fclose(f);
     cr_expect_lt(store_vehicle_import_csv(st, path, err, sizeof err), 0);
-    cr_expect_str_eq(err, "line 4: field value out of range");
+    cr_expect_str_eq(err, "line 4: industry: not a code in 0..4");
     cr_expect_eq(store_vehicle_by_phone(st, "13800138009", &g), -ENOENT);
 }
 
