@@ -62,6 +62,36 @@ static void config_json(FILE *f, const struct scenario *s, const char *target)
             (unsigned long long)s->seed);
 }
 
+/* JT/T 809: no per-record ack, so "sent" is the figure; "stored" comes from
+ * `roadwatch-bench platcheck` after the engine stopped. */
+static void plat_json(FILE *f, const struct sim_result *r)
+{
+    const struct plat_stats *t = &r->plat_st;
+    fprintf(f, "  \"platforms\": {\"count\": %u, \"positions_sent\": %llu, \"sent_live\": "
+            "%llu, \"sent_reup\": %llu, \"reup_messages\": %llu, \"missed_dropped\": %llu, "
+            "\"positions_stored\": null, \"each\": [", r->n_plat,
+            (unsigned long long)r->plat_positions, (unsigned long long)t->sent_1202,
+            (unsigned long long)t->sent_1203_items, (unsigned long long)t->sent_1203,
+            (unsigned long long)t->missed_dropped);
+    for (uint32_t i = 0; i < r->n_plat; i++) {
+        const struct sim_plat_res *p = &r->plat[i];
+        fprintf(f, "%s\n    {\"user_id\": %u, \"edition\": %u, \"encrypt\": %u, "
+                "\"vehicles\": %u, \"points\": %llu, \"positions_sent\": %llu, "
+                "\"sent_live\": %llu, \"sent_reup\": %llu, \"missed_dropped\": %llu, "
+                "\"logins\": %llu, \"login_fail\": %llu, \"link_tests\": %llu, "
+                "\"link_test_rsp\": %llu, \"sub_links\": %llu, \"sub_tests\": %llu, "
+                "\"bad_frames\": %llu}", i ? "," : "", p->user_id, p->edition, p->encrypt,
+                p->vehicles, (unsigned long long)p->st.points,
+                (unsigned long long)(p->st.sent_1202 + p->st.sent_1203_items),
+                (unsigned long long)p->st.sent_1202, (unsigned long long)p->st.sent_1203_items,
+                (unsigned long long)p->st.missed_dropped, (unsigned long long)p->st.logins,
+                (unsigned long long)p->st.login_fail, (unsigned long long)p->st.link_tests,
+                (unsigned long long)p->st.link_test_rsp, (unsigned long long)p->st.sub_links,
+                (unsigned long long)p->st.sub_tests, (unsigned long long)p->st.bad_frames);
+    }
+    fprintf(f, "]},\n");
+}
+
 static void results_json(FILE *f, const struct scenario *s, const char *target,
                          const struct sim_result *r, const struct sink_stats *ceil,
                          double ceil_rps)
@@ -91,6 +121,7 @@ static void results_json(FILE *f, const struct scenario *s, const char *target,
             (unsigned long long)r->st.resent, (unsigned long long)r->st.blind_buffered,
             (unsigned long long)r->st.blind_dropped, (unsigned long long)r->st.link_broken,
             (unsigned long long)r->st.bad_frames);
+    plat_json(f, r);
     double cpu_us = r->target_cpu_s >= 0 && acked_meas ? r->target_cpu_s * 1e6 /
                     (double)acked_meas : -1;
     fprintf(f, "  \"resources\": {\"target_cpu_us_per_acked_record\": %.3f, "

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bench/load/oracle.h"
+#include "bench/load/platstore.h"
 #include "bench/load/report.h"
 #include "bench/load/scenario.h"
 #include "bench/load/sim.h"
@@ -20,8 +21,11 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: roadwatch-bench run SCENARIO [--out DIR] [--host IP] [--port P]\n"
-            "                          [--target-pid PID] [--no-ceiling] [--ceiling-only]\n"
-            "                          [--duration S] [--expect-all-acked] [--quiet]\n"
+            "                          [--port809 P] [--target-pid PID] [--no-ceiling]\n"
+            "                          [--ceiling-only] [--duration S] [--expect-all-acked]\n"
+            "                          [--quiet]\n"
+            "       roadwatch-bench accounts SCENARIO DATA_DIR   (engine stopped)\n"
+            "       roadwatch-bench platcheck DATA_DIR VEHICLES_TSV   (engine stopped)\n"
             "       roadwatch-bench sink [--host IP] [--port P] [--seconds S]\n"
             "       roadwatch-bench oracle SCENARIO\n"
             "       roadwatch-bench compare ORACLE ALARMS [--tolerance S]\n");
@@ -94,6 +98,49 @@ static int load_scn(const char *path, struct scenario *s)
     int rc = scn_load(path, s, err, sizeof err);
     if (rc)
         fprintf(stderr, "%s\n", err);
+    return rc;
+}
+
+/* The JT/T 809 platform accounts of a scenario, written into the engine's store while the
+ * engine is stopped (platstore.h). */
+static int cmd_accounts(int argc, char **argv)
+{
+    static struct scenario s;
+    if (argc < 4 || load_scn(argv[2], &s) != 0)
+        return 2;
+    char err[512] = "";
+    long n = platstore_accounts(&s, argv[3], err, sizeof err);
+    if (n < 0) {
+        fprintf(stderr, "accounts: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "accounts: %ld platform accounts in %s\n", n, argv[3]);
+    return 0;
+}
+
+/* Every position the platforms sent is in the store exactly once (exit 0), or not (1). */
+static int cmd_platcheck(int argc, char **argv)
+{
+    if (argc < 4) {
+        usage(stderr);
+        return 2;
+    }
+    struct platstore_check c;
+    int rc = platstore_check(argv[2], argv[3], stderr, &c);
+    if (rc < 0) {
+        fprintf(stderr, "platcheck: %s\n", err_str(rc));
+        return 2;
+    }
+    printf("{\"vehicles\": %llu, \"positions_sent\": %llu, \"sent_live\": %llu, "
+           "\"sent_reup\": %llu, \"positions_stored\": %llu, \"stored_live\": %llu, "
+           "\"stored_reup\": %llu, \"stored_other\": %llu, \"duplicates\": %llu, "
+           "\"missing_vehicles\": %llu, \"mismatched_vehicles\": %llu}\n",
+           (unsigned long long)c.vehicles, (unsigned long long)(c.sent_live + c.sent_reup),
+           (unsigned long long)c.sent_live, (unsigned long long)c.sent_reup,
+           (unsigned long long)(c.stored_live + c.stored_reup),
+           (unsigned long long)c.stored_live, (unsigned long long)c.stored_reup,
+           (unsigned long long)c.stored_other, (unsigned long long)c.duplicates,
+           (unsigned long long)c.missing_vehicles, (unsigned long long)c.mismatched);
     return rc;
 }
 
@@ -212,6 +259,7 @@ static int cmd_run(int argc, char **argv)
     if (!arg_flag(argc, argv, "--ceiling-only")) {
         struct sim_opts o = {.host = arg_val(argc, argv, "--host"),
                              .port_808 = (uint16_t)arg_num(argc, argv, "--port", 0),
+                             .port_809 = (uint16_t)arg_num(argc, argv, "--port809", 0),
                              .quiet = quiet,
                              .target_pid = (int)arg_num(argc, argv, "--target-pid", 0),
                              .duration_s = (double)arg_num(argc, argv, "--duration", 0)};
@@ -220,7 +268,18 @@ static int cmd_run(int argc, char **argv)
             fprintf(stderr, "run: pacing at %.0f%% of the ceiling: time_scale %.2f\n",
                     s.ceiling_fraction * 100, o.time_scale);
         }
+        char tsv[512];
+        snprintf(tsv, sizeof tsv, "%s/platform_vehicles.tsv", dir);
+        o.plat_vehicles_path = s.plat.count ? tsv : NULL;
         rc = sim_run(&s, &o, r);
+        if (s.plat.count)
+            fprintf(stderr, "run: %u JT/T 809 platforms sent %llu positions (%llu live, %llu "
+                    "re-uploaded in %llu 0x1203), %llu lost to full missed rings -> %s\n",
+                    r->n_plat, (unsigned long long)r->plat_positions,
+                    (unsigned long long)r->plat_st.sent_1202,
+                    (unsigned long long)r->plat_st.sent_1203_items,
+                    (unsigned long long)r->plat_st.sent_1203,
+                    (unsigned long long)r->plat_st.missed_dropped, tsv);
         if (rc == 0)
             rc = report_write(dir, &s, "roadwatch", r, do_ceil ? &ceil : NULL, ceil_rps);
         fprintf(stderr, "run: sent %llu acked %llu outstanding %llu resent %llu -> %s/\n",
@@ -251,6 +310,10 @@ int main(int argc, char **argv)
         return cmd_compare(argc, argv);
     if (strcmp(argv[1], "oracle") == 0)
         return cmd_oracle(argc, argv);
+    if (strcmp(argv[1], "accounts") == 0)
+        return cmd_accounts(argc, argv);
+    if (strcmp(argv[1], "platcheck") == 0)
+        return cmd_platcheck(argc, argv);
     usage(stderr);
     return 2;
 }

@@ -64,6 +64,7 @@ void scn_defaults(struct scenario *s)
                                 .listen_port_base = 17000, .link_test_s = 60,
                                 .report_s = 30};
     snprintf(s->plat.password, sizeof s->plat.password, "rwbench");
+    snprintf(s->plat.plate_prefix, sizeof s->plat.plate_prefix, "鄂F");
 }
 
 int scn_time_parse(const char *iso, int64_t *out)
@@ -195,7 +196,7 @@ static const struct scn_key scn_keys[] = {
     SK("platforms.ia1", K_U32, plat.ia1, 0, 4e9),
     SK("platforms.ic1", K_U32, plat.ic1, 0, 4e9),
     SK("platforms.encrypt", K_U8, plat.encrypt, 0, 1),
-    SK("platforms.listen_port_base", K_U16, plat.listen_port_base, 1, 65535),
+    SK("platforms.listen_port_base", K_U16, plat.listen_port_base, 0, 65535),
     SK("platforms.link_test_s", K_U32, plat.link_test_s, 1, 3600),
     SK("platforms.report_s", K_U32, plat.report_s, 1, 3600),
 };
@@ -314,32 +315,99 @@ static int scn_violations(json_t *root, struct scenario *s, char *err, size_t ca
     return 0;
 }
 
-static int scn_outages(json_t *root, struct scenario *s, char *err, size_t cap)
+static int scn_outage_list(json_t *arr, const char *name, struct scn_outage *out,
+                           uint32_t *n_out, const struct scenario *s, char *err, size_t cap)
 {
-    json_t *arr = json_object_get(root, "outages");
     if (!arr)
         return 0;
     if (!json_is_array(arr) || json_array_size(arr) > SCN_OUTAGE_MAX) {
-        snprintf(err, cap, "outages: an array of at most %u expected", SCN_OUTAGE_MAX);
+        snprintf(err, cap, "%s: an array of at most %u expected", name, SCN_OUTAGE_MAX);
         return RW_E_FIELD;
     }
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v) {
-        struct scn_outage *o = &s->outage[s->n_outage++];
+        struct scn_outage *o = &out[(*n_out)++];
         o->at_s = json_number_value(json_object_get(v, "at_s"));
         o->duration_s = json_number_value(json_object_get(v, "duration_s"));
         o->fraction = json_number_value(json_object_get(v, "fraction"));
         if (o->duration_s <= 0 || o->fraction < 0 || o->fraction > 1) {
-            snprintf(err, cap, "outages[%zu]: duration_s > 0 and fraction in [0, 1]", i);
+            snprintf(err, cap, "%s[%zu]: duration_s > 0 and fraction in [0, 1]", name, i);
             return RW_E_FIELD;
         }
         if (o->duration_s >= s->offline_s) {
-            snprintf(err, cap, "outages[%zu]: %g s would raise long_abnormal_offline "
-                     "(alarms.offline_s %u): script an offline violation instead", i,
+            snprintf(err, cap, "%s[%zu]: %g s would raise long_abnormal_offline "
+                     "(alarms.offline_s %u): script an offline violation instead", name, i,
                      o->duration_s, s->offline_s);
             return RW_E_FIELD;
         }
+    }
+    return 0;
+}
+
+static int scn_outages(json_t *root, struct scenario *s, char *err, size_t cap)
+{
+    int rc = scn_outage_list(json_object_get(root, "outages"), "outages", s->outage,
+                             &s->n_outage, s, err, cap);
+    return rc ? rc : scn_outage_list(json_path(root, "platforms.outages"),
+                                     "platforms.outages", s->plat.outage, &s->plat.n_outage,
+                                     s, err, cap);
+}
+
+/* platforms.each: [{"edition": 2011|2019, "encrypt": 0|1}, ...], cycled over the M. */
+static int scn_plat_each(json_t *root, struct scenario *s, char *err, size_t cap)
+{
+    json_t *arr = json_path(root, "platforms.each");
+    if (!arr)
+        return 0;
+    if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+        json_array_size(arr) > SCN_PLAT_EACH_MAX) {
+        snprintf(err, cap, "platforms.each: an array of 1..%u expected", SCN_PLAT_EACH_MAX);
+        return RW_E_FIELD;
+    }
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v) {
+        json_t *ed = json_object_get(v, "edition"), *en = json_object_get(v, "encrypt");
+        long e = json_is_integer(ed) ? (long)json_integer_value(ed) : s->plat.edition;
+        long c = json_is_integer(en) ? (long)json_integer_value(en) : s->plat.encrypt;
+        if ((e != 2011 && e != 2019) || (c != 0 && c != 1)) {
+            snprintf(err, cap, "platforms.each[%zu]: edition 2011|2019, encrypt 0|1", i);
+            return RW_E_FIELD;
+        }
+        s->plat.ed_each[i] = (uint16_t)e;
+        s->plat.enc_each[i] = (uint8_t)c;
+    }
+    s->plat.n_each = (uint32_t)json_array_size(arr);
+    return 0;
+}
+
+uint16_t scn_plat_edition(const struct scenario *s, uint32_t i)
+{
+    return s->plat.n_each ? s->plat.ed_each[i % s->plat.n_each] : s->plat.edition;
+}
+
+int scn_plat_encrypt(const struct scenario *s, uint32_t i)
+{
+    return s->plat.n_each ? s->plat.enc_each[i % s->plat.n_each] : s->plat.encrypt;
+}
+
+void scn_plat_plate(const struct scenario *s, uint32_t i, uint32_t j, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s%05u", s->plat.plate_prefix,
+             (i * s->plat.vehicles_each + j) % 100000u);
+}
+
+int scn_plat_in_outage(const struct scenario *s, uint32_t i, int64_t t)
+{
+    for (uint32_t k = 0; k < s->plat.n_outage; k++) {
+        const struct scn_outage *o = &s->plat.outage[k];
+        int64_t a = s->start_t + (int64_t)o->at_s;
+        if (t < a || t >= a + (int64_t)o->duration_s)
+            continue;
+        uint64_t st = s->seed ^ (i * 0xD1B54A32D192ED03ull) ^ (k + 101u);
+        if ((double)(road_rand(&st) >> 11) / 9007199254740992.0 < o->fraction)
+            return 1;
     }
     return 0;
 }
@@ -353,6 +421,8 @@ static int scn_strings(json_t *root, struct scenario *s, char *err, size_t cap)
                            sizeof s->plate_prefix, err, cap);
     rc = rc ? rc : scn_str(root, "platforms.password", s->plat.password,
                            sizeof s->plat.password, err, cap);
+    rc = rc ? rc : scn_str(root, "platforms.plate_prefix", s->plat.plate_prefix,
+                           sizeof s->plat.plate_prefix, err, cap);
     rc = rc ? rc : scn_str(root, "start_time", buf, sizeof buf, err, cap);
     if (rc)
         return rc;
@@ -387,9 +457,14 @@ int scn_parse(const char *text, struct scenario *s, char *err, size_t cap)
     rc = rc ? rc : scn_numbers(root, s, err, cap);
     rc = rc ? rc : scn_violations(root, s, err, cap);
     rc = rc ? rc : scn_outages(root, s, err, cap);
+    rc = rc ? rc : scn_plat_each(root, s, err, cap);
     json_decref(root);
     if (rc)
         return rc;
+    if ((uint64_t)s->plat.count * s->plat.vehicles_each > 100000u) {
+        snprintf(err, cap, "platforms: count x vehicles_each above 100000 (plates collide)");
+        return RW_E_FIELD;
+    }
     s->term.time_scale = s->time_scale;
     if (s->warmup_s >= s->duration_s) {
         snprintf(err, cap, "warmup_s: must be below duration_s");

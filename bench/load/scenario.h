@@ -11,6 +11,7 @@
 
 #define SCN_VIO_MAX 256u
 #define SCN_OUTAGE_MAX 8u
+#define SCN_PLAT_EACH_MAX 16u
 
 struct scn_outage {
     double at_s;          /* GNSS seconds after start */
@@ -30,6 +31,12 @@ struct scn_plat {
     uint16_t listen_port_base; /* subordinate-link listener of platform i: base + i */
     uint32_t link_test_s; /* GNSS seconds */
     uint32_t report_s;    /* GNSS seconds between a vehicle's 0x1202 */
+    char plate_prefix[32];/* plates: prefix + 5 digits of i*K + j, colour 1 (blue) */
+    uint32_t n_each;      /* "each": per-platform edition/encryption, cycled over i */
+    uint16_t ed_each[SCN_PLAT_EACH_MAX];
+    uint8_t enc_each[SCN_PLAT_EACH_MAX];
+    uint32_t n_outage;    /* link outages of the platforms (fraction of the M cut) */
+    struct scn_outage outage[SCN_OUTAGE_MAX];
 };
 
 struct scenario {
@@ -88,6 +95,15 @@ int scn_term_udp(const struct scenario *s, uint32_t index);
 void scn_term_plate(const struct scenario *s, uint32_t index, char *out, size_t cap);
 /* GNSS time of terminal <index>'s first position (a per-vehicle phase in one interval). */
 int64_t scn_term_first_t(const struct scenario *s, uint32_t index);
+/* Edition (2011/2019) and encryption (0/1) of lower platform <i>: platforms.each[i mod n]
+ * when given, else platforms.edition / platforms.encrypt. */
+uint16_t scn_plat_edition(const struct scenario *s, uint32_t i);
+int scn_plat_encrypt(const struct scenario *s, uint32_t i);
+/* Plate (UTF-8) of vehicle <j> of platform <i> into <out>. */
+void scn_plat_plate(const struct scenario *s, uint32_t i, uint32_t j, char *out, size_t cap);
+/* Whether platform <i>'s links are cut at GNSS time <t> (platforms.outages). */
+int scn_plat_in_outage(const struct scenario *s, uint32_t i, int64_t t);
+
 /* The violations of <vehicle> (a slice of s->vio). */
 const struct road_violation *scn_vio_of(const struct scenario *s, uint32_t vehicle,
                                         uint32_t *n);

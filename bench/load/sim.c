@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -22,6 +23,24 @@
 #define SIM_EVENTS 256
 #define SIM_TICK_NS 2000000ull
 #define SIM_CONNECTS_PER_TICK 64u
+/* JT/T 809 platforms: epoll user data = SIM_EV_PLAT | kind << 32 | platform slot. */
+#define SIM_PLAT_OUT_CAP (256u * 1024u)
+#define SIM_PLAT_SUB_CAP (16u * 1024u)
+#define SIM_EV_PLAT (1ull << 63)
+#define SIM_EV_MAIN 0u
+#define SIM_EV_LISTEN 1u
+#define SIM_EV_SUB 2u
+#define SIM_PLAT_FLUSH_MS 2000   /* blocking flush before a graceful close */
+#define SIM_PLAT_CLOSE_NS 3000000000ull /* wait for the engine's EOF at most this long */
+#define SIM_PLAT_REUP_PER_TICK 16u
+
+struct sim_plink {
+    uint8_t connecting;
+    uint8_t closing;       /* shutdown(SHUT_WR) sent, waiting for EOF */
+    uint64_t close_deadline_ns;
+    uint32_t len[2];
+    uint8_t *out[2];       /* main SIM_PLAT_OUT_CAP, sub SIM_PLAT_SUB_CAP */
+};
 
 struct sim_link {
     int fd;
@@ -58,6 +77,14 @@ struct sim_worker {
     uint32_t snap_up, snap_failed;
     uint32_t up, failed;
     int done;
+    /* JT/T 809 lower platforms of this worker (i = id, id + T, ...). */
+    struct plat **plats;
+    struct sim_plink *plinks;
+    uint32_t n_plats;
+    struct plat_cfg pcfg;
+    struct plat_env penv;
+    struct sockaddr_in dst809;
+    struct plat_stats psnap; /* published with snap */
 };
 
 static uint64_t now_ns(void)
@@ -245,12 +272,342 @@ static void on_readable(struct sim_worker *w, uint32_t i, uint64_t now)
     }
 }
 
+
+/* ---------------------------------------------------------------------------------------
+ * JT/T 809 lower platforms (plat.h): main link to the engine, our listening socket, the
+ * engine's subordinate link to it.
+ */
+
+static int plat_send_cb(void *ctx, struct plat *p, int side, const uint8_t *frame,
+                        size_t len)
+{
+    struct sim_worker *w = ctx;
+    struct sim_plink *l = &w->plinks[p->slot];
+    size_t cap = side == PLAT_MAIN ? SIM_PLAT_OUT_CAP : SIM_PLAT_SUB_CAP;
+    if (p->fd[side] < 0 || (side == PLAT_MAIN && (l->connecting || l->closing)))
+        return -ENOTCONN;
+    if (l->len[side] + len > cap)
+        return -EAGAIN;
+    memcpy(l->out[side] + l->len[side], frame, len);
+    l->len[side] += (uint32_t)len;
+    return 0;
+}
+
+static void plat_close_side(struct sim_worker *w, uint32_t k, int side, uint64_t now)
+{
+    struct plat *p = w->plats[k];
+    struct sim_plink *l = &w->plinks[k];
+    if (p->fd[side] >= 0) {
+        close(p->fd[side]);
+        if (side == PLAT_MAIN && !l->connecting)
+            w->up--;
+    }
+    p->fd[side] = -1;
+    l->len[side] = 0;
+    if (side == PLAT_MAIN) {
+        l->connecting = 0;
+        l->closing = 0;
+        plat_on_disconnected(p, &w->penv, now);
+    }
+}
+
+/* Sends what <side> has queued; a hard error closes that link. */
+static void plat_flush(struct sim_worker *w, uint32_t k, int side, uint64_t now)
+{
+    struct plat *p = w->plats[k];
+    struct sim_plink *l = &w->plinks[k];
+    if (p->fd[side] < 0 || l->len[side] == 0 || (side == PLAT_MAIN && l->connecting))
+        return;
+    ssize_t n = send(p->fd[side], l->out[side], l->len[side], MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0) {
+        if (errno != EAGAIN)
+            plat_close_side(w, k, side, now);
+        return;
+    }
+    memmove(l->out[side], l->out[side] + n, l->len[side] - (size_t)n);
+    l->len[side] -= (uint32_t)n;
+}
+
+/* Graceful close of the main link (outage or end of run): everything queued is sent
+ * (bounded wait), then shutdown(SHUT_WR); the engine reads up to our FIN, so every position
+ * counted as sent has been read by it, and then closes both links (EOF here). Closing with
+ * unread bytes in our receive buffer would send a RST instead and could lose data. */
+static void plat_shut(struct sim_worker *w, uint32_t k, uint64_t now)
+{
+    struct plat *p = w->plats[k];
+    struct sim_plink *l = &w->plinks[k];
+    for (int waited = 0; l->len[PLAT_MAIN] > 0 && p->fd[PLAT_MAIN] >= 0 &&
+                         waited < SIM_PLAT_FLUSH_MS; waited += 10) {
+        plat_flush(w, k, PLAT_MAIN, now);
+        struct pollfd pf = {.fd = p->fd[PLAT_MAIN], .events = POLLOUT};
+        if (l->len[PLAT_MAIN] > 0 && p->fd[PLAT_MAIN] >= 0)
+            (void)poll(&pf, 1, 10);
+    }
+    if (p->fd[PLAT_MAIN] < 0)
+        return;
+    if (l->len[PLAT_MAIN] > 0)
+        fprintf(stderr, "platform %u: %u bytes not flushed before the close\n", p->user_id,
+                l->len[PLAT_MAIN]);
+    (void)shutdown(p->fd[PLAT_MAIN], SHUT_WR);
+    l->len[PLAT_MAIN] = 0;
+    l->closing = 1;
+    l->close_deadline_ns = now + SIM_PLAT_CLOSE_NS;
+    plat_on_closing(p);
+}
+
+static void plat_connect(struct sim_worker *w, uint32_t k, uint64_t now)
+{
+    struct plat *p = w->plats[k];
+    struct sim_plink *l = &w->plinks[k];
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        w->failed++;
+        plat_on_disconnected(p, &w->penv, now);
+        return;
+    }
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    int rc = connect(fd, (struct sockaddr *)&w->dst809, sizeof w->dst809);
+    struct epoll_event ev = {.events = EPOLLIN | (rc != 0 ? EPOLLOUT : 0u),
+                             .data.u64 = SIM_EV_PLAT | (uint64_t)SIM_EV_MAIN << 32 | k};
+    if ((rc != 0 && errno != EINPROGRESS) || epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(fd);
+        w->failed++;
+        plat_on_disconnected(p, &w->penv, now);
+        return;
+    }
+    p->fd[PLAT_MAIN] = fd;
+    p->state = PLAT_S_CONNECTING;
+    l->connecting = rc != 0;
+    l->closing = 0;
+    l->len[PLAT_MAIN] = 0;
+    if (!l->connecting) {
+        w->up++;
+        plat_on_connected(p, &w->penv, now);
+    }
+}
+
+static int plat_listen(struct sim_worker *w, uint32_t k)
+{
+    struct plat *p = w->plats[k];
+    uint16_t base = w->s->plat.listen_port_base;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons(base ? (uint16_t)(base + p->index) : 0),
+                            .sin_addr.s_addr = htonl(0x7F000001u)};
+    socklen_t al = sizeof a;
+    struct epoll_event ev = {.events = EPOLLIN,
+                             .data.u64 = SIM_EV_PLAT | (uint64_t)SIM_EV_LISTEN << 32 | k};
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 8) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &al) != 0 ||
+        epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        int e = -errno;
+        close(fd);
+        fprintf(stderr, "platform %u: cannot listen on 127.0.0.1:%u: %s\n", p->user_id,
+                base ? base + p->index : 0u, strerror(-e));
+        return e;
+    }
+    p->lfd = fd;
+    p->listen_port = ntohs(a.sin_port);
+    return 0;
+}
+
+/* The engine connects our listening socket: that is the subordinate link (newest wins). */
+static void plat_accept(struct sim_worker *w, uint32_t k, uint64_t now)
+{
+    struct plat *p = w->plats[k];
+    int fd = accept4(p->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0)
+        return;
+    plat_close_side(w, k, PLAT_SUB, now);
+    struct epoll_event ev = {.events = EPOLLIN,
+                             .data.u64 = SIM_EV_PLAT | (uint64_t)SIM_EV_SUB << 32 | k};
+    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(fd);
+        return;
+    }
+    p->fd[PLAT_SUB] = fd;
+    jt809_framer_init(p->fr[PLAT_SUB]);
+}
+
+static void plat_act(struct sim_worker *w, uint32_t k, int act, uint64_t now)
+{
+    if (act == PLAT_ACT_CLOSE_MAIN)
+        plat_close_side(w, k, PLAT_MAIN, now);
+    else if (act == PLAT_ACT_CLOSE_SUB) {
+        plat_flush(w, k, PLAT_SUB, now);
+        plat_close_side(w, k, PLAT_SUB, now);
+    }
+}
+
+static void plat_readable(struct sim_worker *w, uint32_t k, int side, uint64_t now)
+{
+    struct plat *p = w->plats[k];
+    uint8_t buf[SIM_RX_CHUNK];
+    for (int round = 0; round < 4 && p->fd[side] >= 0; round++) {
+        ssize_t n = recv(p->fd[side], buf, sizeof buf, MSG_DONTWAIT);
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) { /* EOF: the engine closed (after our FIN, or on its own) */
+            plat_close_side(w, k, side, now);
+            return;
+        }
+        plat_act(w, k, plat_on_bytes(p, &w->penv, side, buf, (size_t)n, now), now);
+    }
+}
+
+static void plat_event(struct sim_worker *w, uint64_t ud, uint32_t events, uint64_t now)
+{
+    uint32_t k = (uint32_t)ud, kind = (uint32_t)(ud >> 32) & 0xFFu;
+    struct plat *p = w->plats[k];
+    struct sim_plink *l = &w->plinks[k];
+    if (kind == SIM_EV_LISTEN) {
+        plat_accept(w, k, now);
+    } else if (kind == SIM_EV_SUB) {
+        if (p->fd[PLAT_SUB] >= 0)
+            plat_readable(w, k, PLAT_SUB, now);
+    } else if (p->fd[PLAT_MAIN] >= 0 && l->connecting &&
+               (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+        int err = 0;
+        socklen_t el = sizeof err;
+        getsockopt(p->fd[PLAT_MAIN], SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err) {
+            w->failed++;
+            plat_close_side(w, k, PLAT_MAIN, now);
+            return;
+        }
+        l->connecting = 0;
+        w->up++;
+        struct epoll_event ev = {.events = EPOLLIN, .data.u64 = ud};
+        epoll_ctl(w->ep, EPOLL_CTL_MOD, p->fd[PLAT_MAIN], &ev);
+        plat_on_connected(p, &w->penv, now);
+    } else if (p->fd[PLAT_MAIN] >= 0) {
+        plat_readable(w, k, PLAT_MAIN, now);
+    }
+}
+
+/* One pass over the platforms: outages, reconnects, positions, link tests, the end of the
+ * run. Platforms follow the paced GNSS clock even in max-rate mode (their load is set by
+ * K and report_s, not by a window). */
+static void plat_tick_all(struct sim_worker *w, uint64_t now, int draining)
+{
+    int64_t gnss = w->s->start_t + (int64_t)((double)(now - w->t0_ns) / 1e9 * w->scale);
+    for (uint32_t k = 0; k < w->n_plats; k++) {
+        struct plat *p = w->plats[k];
+        struct sim_plink *l = &w->plinks[k];
+        int cut = scn_plat_in_outage(w->s, p->index, gnss);
+        if (l->closing && now >= l->close_deadline_ns)
+            plat_close_side(w, k, PLAT_MAIN, now);
+        if (cut && p->fd[PLAT_MAIN] >= 0 && !l->closing && !l->connecting)
+            plat_shut(w, k, now);
+        else if (!cut && p->state == PLAT_S_DOWN && now >= p->reconnect_ns &&
+                 (!draining || plat_outstanding(p) > 0))
+            plat_connect(w, k, now);
+        else if (draining && p->state == PLAT_S_ONLINE && plat_outstanding(p) == 0 &&
+                 l->len[PLAT_MAIN] == 0)
+            plat_shut(w, k, now); /* everything sent: end the session cleanly */
+        size_t room = p->fd[PLAT_MAIN] >= 0 && !l->connecting && !l->closing
+                          ? SIM_PLAT_OUT_CAP - l->len[PLAT_MAIN] : 0;
+        plat_act(w, k, plat_tick(p, &w->penv, now, gnss, room, SIM_PLAT_REUP_PER_TICK), now);
+        plat_flush(w, k, PLAT_MAIN, now);
+        plat_flush(w, k, PLAT_SUB, now);
+    }
+}
+
+/* Platforms still owe positions or hold an open main link (the drain waits for both). */
+static int plat_busy(const struct sim_worker *w)
+{
+    for (uint32_t k = 0; k < w->n_plats; k++)
+        if (plat_outstanding(w->plats[k]) > 0 || w->plats[k]->fd[PLAT_MAIN] >= 0)
+            return 1;
+    return 0;
+}
+
+static int plat_setup(struct sim_worker *w, unsigned nw)
+{
+    const struct scenario *s = w->s;
+    w->pcfg = (struct plat_cfg){.report_s = s->plat.report_s,
+                                .link_test_s = s->plat.link_test_s,
+                                .login_timeout_ms = 3 * s->term.reply_timeout_ms,
+                                .reconnect_ms = s->term.reconnect_ms,
+                                .missed_max = s->term.blind_max,
+                                .time_scale = w->scale};
+    w->penv = (struct plat_env){.cfg = &w->pcfg, .net = &s->net, .send = plat_send_cb,
+                                .ctx = w};
+    w->dst809.sin_family = AF_INET;
+    w->dst809.sin_port = htons(w->o->port_809 ? w->o->port_809 : s->port_809);
+    if (inet_pton(AF_INET, w->o->host ? w->o->host : s->host, &w->dst809.sin_addr) != 1)
+        return -EINVAL;
+    uint32_t m = w->o->open_loop ? 0 : s->plat.count;
+    w->n_plats = (m + nw - 1 - w->id) / nw;
+    w->plats = mem_calloc(w->n_plats + 1u, sizeof *w->plats);
+    w->plinks = mem_calloc(w->n_plats + 1u, sizeof *w->plinks);
+    if (!w->plats || !w->plinks)
+        return -ENOMEM;
+    for (uint32_t k = 0; k < w->n_plats; k++) {
+        int rc = plat_create(s, &w->pcfg, w->id + k * nw, &w->plats[k]);
+        if (rc)
+            return rc;
+        w->plats[k]->slot = k;
+        w->plinks[k].out[0] = mem_alloc(SIM_PLAT_OUT_CAP);
+        w->plinks[k].out[1] = mem_alloc(SIM_PLAT_SUB_CAP);
+        if (!w->plinks[k].out[0] || !w->plinks[k].out[1])
+            return -ENOMEM;
+        if ((rc = plat_listen(w, k)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static void plat_teardown(struct sim_worker *w)
+{
+    for (uint32_t k = 0; w->plats && k < w->n_plats; k++) {
+        struct plat *p = w->plats[k];
+        if (p) {
+            for (int side = 0; side < 2; side++)
+                if (p->fd[side] >= 0)
+                    close(p->fd[side]);
+            if (p->lfd >= 0)
+                close(p->lfd);
+        }
+        mem_free(w->plinks[k].out[0]);
+        mem_free(w->plinks[k].out[1]);
+        plat_destroy(p);
+    }
+    MEM_FREE(w->plats);
+    MEM_FREE(w->plinks);
+}
+
+static void plat_stats_sum(struct plat_stats *dst, const struct plat_stats *src)
+{
+    const uint64_t *a = (const uint64_t *)(const void *)src;
+    uint64_t *d = (uint64_t *)(void *)dst;
+    STATIC_ASSERT(sizeof *src % sizeof(uint64_t) == 0, "plat_stats holds only uint64_t");
+    for (size_t i = 0; i < sizeof *src / sizeof(uint64_t); i++)
+        d[i] += a[i];
+}
+
+static void worker_plat_stats(const struct sim_worker *w, struct plat_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (uint32_t k = 0; k < w->n_plats; k++)
+        plat_stats_sum(out, &w->plats[k]->st);
+}
+
 static void worker_events(struct sim_worker *w, int timeout_ms)
 {
     struct epoll_event ev[SIM_EVENTS];
     int n = epoll_wait(w->ep, ev, SIM_EVENTS, timeout_ms);
     uint64_t now = now_ns();
     for (int k = 0; k < n; k++) {
+        if (ev[k].data.u64 & SIM_EV_PLAT) {
+            plat_event(w, ev[k].data.u64, ev[k].events, now);
+            continue;
+        }
         uint32_t i = (uint32_t)ev[k].data.u64;
         struct sim_link *l = &w->links[i];
         if (l->fd < 0)
@@ -314,6 +671,7 @@ static void worker_tick(struct sim_worker *w, uint64_t now, int draining)
     for (uint32_t k = 0; k < w->n_dirty; k++)
         link_flush(w, w->dirty[k], now);
     w->n_dirty = 0;
+    plat_tick_all(w, now, draining);
 }
 
 static uint64_t worker_outstanding(const struct sim_worker *w)
@@ -327,7 +685,12 @@ static uint64_t worker_outstanding(const struct sim_worker *w)
 static void worker_publish(struct sim_worker *w)
 {
     uint64_t out = worker_outstanding(w);
+    for (uint32_t k = 0; k < w->n_plats; k++)
+        out += plat_outstanding(w->plats[k]);
+    struct plat_stats ps;
+    worker_plat_stats(w, &ps);
     pthread_mutex_lock(&w->mu);
+    w->psnap = ps;
     w->snap = w->st;
     hist_merge(&w->snap_sec, &w->ack_sec);
     w->snap_outstanding = out;
@@ -355,8 +718,12 @@ static void *worker_main(void *arg)
             draining = 1;
             for (uint32_t i = 0; i < w->n_terms; i++)
                 w->terms[i]->end_t = w->terms[i]->next_t;
+            int64_t g = w->s->start_t + (int64_t)((double)(now - w->t0_ns) / 1e9 * w->scale);
+            for (uint32_t k = 0; k < w->n_plats; k++)
+                w->plats[k]->end_t = g;
         }
-        if (draining && (now >= w->drain_ns || w->cfg.open_loop || worker_outstanding(w) == 0))
+        if (draining && (now >= w->drain_ns || w->cfg.open_loop ||
+                         (worker_outstanding(w) == 0 && !plat_busy(w))))
             break;
         if (now >= next_tick || w->cfg.open_loop || w->s->max_rate) {
             worker_tick(w, now, draining);
@@ -420,7 +787,7 @@ static int worker_setup(struct sim_worker *w, const struct scenario *s,
         if (!w->terms[k]->udp && !w->links[k].out)
             return -ENOMEM;
     }
-    return 0;
+    return plat_setup(w, nw);
 }
 
 static void worker_teardown(struct sim_worker *w)
@@ -434,6 +801,7 @@ static void worker_teardown(struct sim_worker *w)
     MEM_FREE(w->terms);
     MEM_FREE(w->links);
     MEM_FREE(w->dirty);
+    plat_teardown(w);
     if (w->ep >= 0)
         close(w->ep);
     pthread_mutex_destroy(&w->mu);
@@ -448,11 +816,12 @@ static int sim_second(struct sim_worker *ws, unsigned nw, const struct sim_opts 
     memset(&tot, 0, sizeof tot);
     struct hist sec;
     hist_reset(&sec);
-    uint64_t out = 0;
+    uint64_t out = 0, p809 = 0;
     uint32_t up = 0;
     int done = 1;
     for (unsigned k = 0; k < nw; k++) {
         pthread_mutex_lock(&ws[k].mu);
+        p809 += ws[k].psnap.sent_1202 + ws[k].psnap.sent_1203_items;
         sim_stats_add(&tot, &ws[k].snap);
         hist_merge(&sec, &ws[k].snap_sec);
         hist_reset(&ws[k].snap_sec);
@@ -481,10 +850,11 @@ static int sim_second(struct sim_worker *ws, unsigned nw, const struct sim_opts 
         }
         if (!o->quiet)
             fprintf(stderr, "\r[%5.0f/%.0f s] conns %u sent %llu acked %llu (%llu/s) "
-                    "outstanding %llu resent %llu p99 %.2f ms   ", t_s, dur, up,
+                    "outstanding %llu resent %llu p99 %.2f ms 809 sent %llu   ", t_s, dur, up,
                     (unsigned long long)sent, (unsigned long long)acked,
                     (unsigned long long)x->acked, (unsigned long long)out,
-                    (unsigned long long)tot.resent, (double)x->p99_us / 1000.0);
+                    (unsigned long long)tot.resent, (double)x->p99_us / 1000.0,
+                    (unsigned long long)p809);
     }
     *prev = tot;
     r->outstanding = out;
@@ -502,7 +872,16 @@ static void sim_collect(struct sim_worker *ws, unsigned nw, struct sim_result *r
         sim_stats_add(&r->st_warm, &ws[k].snap_warm);
         hist_merge(&r->ack, &ws[k].ack);
         r->conns_failed += ws[k].failed;
+        for (uint32_t j = 0; j < ws[k].n_plats && r->n_plat < SIM_PLAT_MAX; j++) {
+            const struct plat *p = ws[k].plats[j];
+            struct sim_plat_res *x = &r->plat[r->n_plat++];
+            *x = (struct sim_plat_res){.user_id = p->user_id, .access_code = p->access_code,
+                                       .vehicles = p->n_veh, .edition = p->edition,
+                                       .encrypt = p->encrypt, .st = p->st};
+            plat_stats_sum(&r->plat_st, &p->st);
+        }
     }
+    r->plat_positions = r->plat_st.sent_1202 + r->plat_st.sent_1203_items;
     r->records_sent = r->st.sent_0200 + r->st.sent_0704_items;
     r->records_acked = r->st.acked_0200 + r->st.acked_0704_items;
     struct rusage ru;
@@ -511,10 +890,33 @@ static void sim_collect(struct sim_worker *ws, unsigned nw, struct sim_result *r
                    (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* One line per platform vehicle: what was sent, for the store check (platstore.h). */
+static int sim_plat_vehicles(const struct scenario *s, const struct sim_worker *ws,
+                             unsigned nw, const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return -errno;
+    fprintf(f, "# user_id\tplate\tcolour\tsent_live\tsent_reup\tfirst_t\tlast_t\n");
+    for (unsigned k = 0; k < nw; k++)
+        for (uint32_t j = 0; j < ws[k].n_plats; j++) {
+            const struct plat *p = ws[k].plats[j];
+            for (uint32_t v = 0; v < p->n_veh; v++) {
+                char plate[64];
+                scn_plat_plate(s, p->index, v, plate, sizeof plate);
+                const struct plat_veh *x = &p->veh[v];
+                fprintf(f, "%u\t%s\t%u\t%u\t%u\t%lld\t%lld\n", p->user_id, plate,
+                        PLAT_PLATE_COLOR, x->sent_live, x->sent_reup, (long long)x->first_t,
+                        (long long)x->last_t);
+            }
+        }
+    return fclose(f) == 0 ? 0 : -EIO;
+}
+
 int sim_run(const struct scenario *s, const struct sim_opts *o, struct sim_result *r)
 {
     long lim = sim_raise_nofile();
-    if (lim > 0 && (long)s->vehicles + 64 > lim)
+    if (lim > 0 && (long)s->vehicles + 3L * s->plat.count + 64 > lim)
         return -EMFILE;
     unsigned nw = s->threads ? s->threads : 1;
     struct sim_worker *ws = mem_calloc(nw, sizeof *ws);
@@ -568,6 +970,8 @@ int sim_run(const struct scenario *s, const struct sim_opts *o, struct sim_resul
     if (!o->quiet)
         fputc('\n', stderr);
     sim_collect(ws, started, r);
+    if (o->plat_vehicles_path && sim_plat_vehicles(s, ws, started, o->plat_vehicles_path) != 0)
+        fprintf(stderr, "run: cannot write %s\n", o->plat_vehicles_path);
     r->load_s = dur;
     r->measured_s = dur - s->warmup_s;
     r->target_cpu_s = (cpu_warm >= 0 && cpu_end >= 0) ? cpu_end - cpu_warm : -1;

@@ -13,10 +13,12 @@
 #include <stdint.h>
 
 #include "bench/load/hist.h"
+#include "bench/load/plat.h"
 #include "bench/load/scenario.h"
 #include "bench/load/term.h"
 
 #define SIM_SERIES_MAX 7200u
+#define SIM_PLAT_MAX 1000u   /* = the largest platforms.count */
 
 /* One second of the run, as printed in series.dat and plotted. */
 struct sim_sec {
@@ -36,6 +38,17 @@ struct sim_opts {
     int target_pid;      /* sample its CPU and RSS; 0: none */
     double duration_s;   /* overrides s->duration_s when > 0 */
     double time_scale;   /* overrides s->time_scale when > 0 */
+    /* When set: one line per JT/T 809 platform vehicle is written here after the run
+     * (user_id, plate, colour, sent_live, sent_reup, first_t, last_t; tab-separated). */
+    const char *plat_vehicles_path;
+};
+
+/* One JT/T 809 lower platform's figures. */
+struct sim_plat_res {
+    uint32_t user_id, access_code, vehicles;
+    uint16_t edition;
+    uint8_t encrypt;
+    struct plat_stats st;
 };
 
 struct sim_result {
@@ -44,10 +57,13 @@ struct sim_result {
     struct term_stats st;
     struct term_stats st_warm; /* counters at the end of warm-up */
     struct hist ack;     /* every acknowledged record after warm-up */
-    uint64_t records_sent;    /* 0x0200 + 0x0704 items + 809 positions, first sends */
+    uint64_t records_sent;    /* 0x0200 + 0x0704 items, first sends */
     uint64_t records_acked;
     uint64_t outstanding;     /* still owed an ack when the drain ended */
-    uint64_t plat_positions;  /* JT/T 809 positions sent */
+    uint64_t plat_positions;  /* JT/T 809 positions sent (0x1202 + 0x1203 items) */
+    struct plat_stats plat_st;/* sum over the platforms */
+    uint32_t n_plat;
+    struct sim_plat_res plat[SIM_PLAT_MAX];
     uint32_t conns_up;        /* connections established at the end of load */
     uint32_t conns_failed;
     double sim_cpu_s;         /* this process, getrusage */

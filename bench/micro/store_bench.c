@@ -115,6 +115,65 @@ static double write_day(struct store *st, unsigned veh, int64_t day0, int raw)
     return (double)(bench_now_ns() - t0) / 1e9;
 }
 
+/* The same data and queries for another database (bench/run loads them into PostgreSQL +
+ * PostGIS): `bench_store --export-csv KIND` writes CSV to stdout, KIND one of
+ *   tracks         vehicle,t,lat_e6,lon_e6,speed_dkmh,direction,altitude_m,alarm,status,
+ *                  mileage_hm,ewkt    (section 1: <veh> vehicle-days of 2,880 points)
+ *   area           the same columns (section 4: <aveh> vehicles x 144 points)
+ *   playback       vehicle,from,to    (the 2,000 playbacks of section 1, in order)
+ *   areaq          lat_min,lat_max,lon_min,lon_max,from,to (the 500 queries of section 4)
+ * exactly as main() generates them (same day0, same seeds, same random sequence). */
+static void csv_pos(const struct store_pos *p)
+{
+    printf("%u,%lld,%d,%d,%u,%u,%d,%u,%u,%u,SRID=4326;POINT(%.6f %.6f)\n", p->vehicle_id,
+           (long long)p->gnss_time, p->lat_e6, p->lon_e6, p->speed_dkmh, p->direction,
+           p->altitude_m, p->alarm, p->status, p->mileage_hm, p->lon_e6 / 1e6,
+           p->lat_e6 / 1e6);
+}
+
+static int export_csv(const char *kind, unsigned veh, unsigned aveh, int64_t day0)
+{
+    uint64_t rsd = 1;
+    struct store_pos p;
+    if (strcmp(kind, "tracks") == 0) {
+        for (int i = 0; i < 2880; i++)
+            for (unsigned v = 1; v <= veh; v++) {
+                tu_pos(&p, v, day0 + i * 30, 0);
+                p.lat_e6 = 30000000 + (int32_t)(v % 300) * 3000 + i * 40;
+                p.lon_e6 = 114000000 + (int32_t)(v / 300) * 3000 + i * 35;
+                csv_pos(&p);
+            }
+        return 0;
+    }
+    if (strcmp(kind, "area") == 0) {
+        for (int i = 0; i < 144; i++)
+            for (unsigned v = 1; v <= aveh; v++) {
+                tu_pos(&p, v, day0 + i * 600 + (int)(v % 600), 0);
+                uint64_t h = (uint64_t)v * 2654435761u + (uint64_t)i * 40503u;
+                p.lat_e6 = 30000000 + (int32_t)(h % 1000000);
+                p.lon_e6 = 114000000 + (int32_t)((h >> 20) % 1000000);
+                csv_pos(&p);
+            }
+        return 0;
+    }
+    int pb = strcmp(kind, "playback") == 0, aq = strcmp(kind, "areaq") == 0;
+    if (!pb && !aq)
+        return 2;
+    for (int i = 0; i < 2000; i++) {
+        uint32_t v = 1 + (uint32_t)(tu_rand(&rsd) % veh);
+        if (pb)
+            printf("%u,%lld,%lld\n", v, (long long)day0, (long long)(day0 + 86400));
+    }
+    for (int i = 0; aq && i < 500; i++) {
+        int32_t la = 30000000 + (int32_t)(tu_rand(&rsd) % 990000);
+        int32_t lo = 114000000 + (int32_t)(tu_rand(&rsd) % 990000);
+        int64_t f = day0 + (int64_t)(tu_rand(&rsd) % 82800);
+        printf("%d,%d,%d,%d,%lld,%lld\n", la, la + 9000, lo, lo + 10400, (long long)f,
+               (long long)(f + 3600));
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char dir[256], d1[300], d2[300], d3[300], bk[300], rs[300];
@@ -122,6 +181,13 @@ int main(int argc, char **argv)
     unsigned veh = e ? (unsigned)strtoul(e, NULL, 10) : 200;
     e = getenv("BENCH_AREA_VEH");
     unsigned aveh = e ? (unsigned)strtoul(e, NULL, 10) : 100000;
+    /* BENCH_DAY0 pins the day (UTC seconds of a GMT+8 midnight) so that an export and a
+     * run on different days use the same timestamps. */
+    e = getenv("BENCH_DAY0");
+    int64_t day0 = e ? (int64_t)strtoll(e, NULL, 10)
+                     : store_day_start(store_day_of(time(NULL)) - 1);
+    if (argc > 2 && strcmp(argv[1], "--export-csv") == 0)
+        return export_csv(argv[2], veh, aveh, day0);
     if (argc > 1)
         snprintf(dir, sizeof dir, "%s", argv[1]);
     else
@@ -133,8 +199,8 @@ int main(int argc, char **argv)
     snprintf(rs, sizeof rs, "%s/restored", dir);
     printf("{");
     bench_print_machine(stdout);
-    printf(", \"vehicles\": %u, \"points\": %u", veh, veh * 2880);
-    int64_t day0 = store_day_start(store_day_of(time(NULL)) - 1);
+    printf(", \"vehicles\": %u, \"points\": %u, \"day0\": %lld", veh, veh * 2880,
+           (long long)day0);
     struct store_config c;
 
     /* 1. tracks only: bytes per point and playback */
