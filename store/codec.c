@@ -37,20 +37,35 @@ uint64_t vget(struct rd *r)
     return 0;
 }
 
-void trk_key(uint8_t k[TRK_KEY_LEN], uint32_t vid, uint8_t hour)
+void trk_key(uint8_t k[TRK_KEY_LEN], uint32_t vid, uint8_t slot)
 {
     struct wr w;
     wr_init(&w, k, TRK_KEY_LEN);
     wr_u32(&w, vid);
-    wr_u8(&w, hour);
+    wr_u8(&w, slot);
 }
 
-void trk_key_parse(const uint8_t *k, uint32_t *vid, uint8_t *hour)
+void trk_tail_key(uint8_t k[TRK_TAIL_KEY_LEN], uint32_t vid, uint8_t slot, uint16_t seq)
 {
+    struct wr w;
+    wr_init(&w, k, TRK_TAIL_KEY_LEN);
+    wr_u32(&w, vid);
+    wr_u8(&w, slot);
+    wr_u16(&w, seq);
+}
+
+int trk_key_parse(const uint8_t *k, size_t len, uint32_t *vid, uint8_t *slot, uint16_t *seq)
+{
+    if (len != TRK_KEY_LEN && len != TRK_TAIL_KEY_LEN)
+        return RW_E_LENGTH;
     struct rd r;
-    rd_init(&r, k, TRK_KEY_LEN);
+    rd_init(&r, k, len);
     *vid = rd_u32(&r);
-    *hour = rd_u8(&r);
+    *slot = rd_u8(&r);
+    *seq = len == TRK_TAIL_KEY_LEN ? rd_u16(&r) : 0;
+    if (*slot >= STORE_SLOTS || (len == TRK_TAIL_KEY_LEN && *seq == 0))
+        return RW_E_FIELD;
+    return 0;
 }
 
 void raw_key_enc(uint8_t k[RAW_KEY_LEN], const struct raw_key *rk)
@@ -122,8 +137,10 @@ int pos_cmp_time(const struct store_pos *a, const struct store_pos *b)
 
 /* ─── Track segments ─── */
 
-enum { M_SPEED = 1 << 0, M_DIR = 1 << 1, M_MILE = 1 << 2, M_ALT = 1 << 3, M_STATUS = 1 << 4,
-       M_ALARM = 1 << 5, M_RSSI = 1 << 6, M_TACHO = 1 << 7, M_FUEL = 1 << 8, M_SATS = 1 << 9,
+/* Format 2: the fields that change on most points sit in the low 7 bits, so the mask is
+ * one varint byte; tacho is coded against this point's GNSS speed (usually equal). */
+enum { M_SPEED = 1 << 0, M_DIR = 1 << 1, M_MILE = 1 << 2, M_ALT = 1 << 3, M_TACHO = 1 << 4,
+       M_STATUS = 1 << 5, M_ALARM = 1 << 6, M_RSSI = 1 << 7, M_FUEL = 1 << 8, M_SATS = 1 << 9,
        M_SRC = 1 << 10, M_FLAGS = 1 << 11, M_PRESENT = 1 << 12 };
 
 static unsigned seg_mask(const struct store_pos *p, const struct store_pos *q)
@@ -169,10 +186,10 @@ static void seg_put_point(struct wr *w, const struct store_pos *p, const struct 
     if (m & M_DIR) vput(w, zz((int64_t)p->direction - q->direction));
     if (m & M_MILE) vput(w, zz((int64_t)p->mileage_hm - q->mileage_hm));
     if (m & M_ALT) vput(w, zz((int64_t)p->altitude_m - q->altitude_m));
+    if (m & M_TACHO) vput(w, zz((int64_t)p->tacho_speed_dkmh - p->speed_dkmh));
     if (m & M_STATUS) vput(w, p->status ^ q->status);
     if (m & M_ALARM) vput(w, p->alarm ^ q->alarm);
     if (m & M_RSSI) wr_u8(w, p->rssi);
-    if (m & M_TACHO) vput(w, zz((int64_t)p->tacho_speed_dkmh - q->tacho_speed_dkmh));
     if (m & M_FUEL) vput(w, zz((int64_t)p->fuel_dl - q->fuel_dl));
     if (m & M_SATS) wr_u8(w, p->sats);
     if (m & M_SRC) wr_u8(w, p->src);
@@ -193,10 +210,10 @@ static void seg_get_point(struct rd *r, struct store_pos *p, const struct store_
     if (m & M_DIR) p->direction = (uint16_t)(q->direction + unzz(vget(r)));
     if (m & M_MILE) p->mileage_hm = (uint32_t)(q->mileage_hm + unzz(vget(r)));
     if (m & M_ALT) p->altitude_m = (int16_t)(q->altitude_m + unzz(vget(r)));
+    if (m & M_TACHO) p->tacho_speed_dkmh = (uint16_t)(p->speed_dkmh + unzz(vget(r)));
     if (m & M_STATUS) p->status = q->status ^ (uint32_t)vget(r);
     if (m & M_ALARM) p->alarm = q->alarm ^ (uint32_t)vget(r);
     if (m & M_RSSI) p->rssi = rd_u8(r);
-    if (m & M_TACHO) p->tacho_speed_dkmh = (uint16_t)(q->tacho_speed_dkmh + unzz(vget(r)));
     if (m & M_FUEL) p->fuel_dl = (uint16_t)(q->fuel_dl + unzz(vget(r)));
     if (m & M_SATS) p->sats = rd_u8(r);
     if (m & M_SRC) p->src = rd_u8(r);
@@ -280,6 +297,44 @@ long seg_encode(const struct store_pos *pts, size_t n, uint8_t *out, size_t cap,
     if (w.err)
         return w.err;
     return blob_finish(out, cap, n, tmp, wr_len(&w), zc);
+}
+
+long seg_encode_plain(const struct store_pos *pts, size_t n, uint8_t *out, size_t cap)
+{
+    ASSERT(n <= STORE_SEG_MAX);
+    struct wr w;
+    wr_init(&w, out, cap);
+    wr_u8(&w, SEG_PLAIN);
+    vput(&w, n);
+    struct store_pos zero;
+    memset(&zero, 0, sizeof zero);
+    for (size_t i = 0; i < n; i++) {
+        ASSERT_HOT(i == 0 || pts[i - 1].gnss_time <= pts[i].gnss_time);
+        seg_put_point(&w, &pts[i], i ? &pts[i - 1] : &zero);
+    }
+    return w.err ? w.err : (long)wr_len(&w);
+}
+
+size_t seg_merge(const struct store_pos *a, size_t n, const struct store_pos *b, size_t m,
+                 struct store_pos *out, size_t cap, uint64_t *dup, uint64_t *full)
+{
+    size_t i = 0, j = 0, o = 0;
+    while (i < n || j < m) {
+        const struct store_pos *c;
+        int from_b = !(i < n && (j == m || a[i].gnss_time <= b[j].gnss_time));
+        c = from_b ? &b[j++] : &a[i++];
+        int same = 0;
+        for (size_t k = o; from_b && k-- > 0 && out[k].gnss_time == c->gnss_time;)
+            if (pos_content_eq(&out[k], c))
+                same = 1;
+        if (same)
+            (*dup)++;
+        else if (o == cap)
+            (*full)++;
+        else
+            out[o++] = *c;
+    }
+    return o;
 }
 
 long seg_decode(const uint8_t *in, size_t len, uint32_t vid, struct store_pos *out,

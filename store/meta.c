@@ -50,7 +50,10 @@ int meta_read(struct store *st, meta_op_fn op, void *ctx)
 
 void wr_str(struct wr *w, const char *s)
 {
-    size_t n = strnlen(s, 255);
+    /* strlen, not strnlen(s, 255): every caller passes a NUL-terminated field shorter
+     * than 255 bytes, and gcc 12 -O3 rejects a bound larger than the field. */
+    size_t n = strlen(s);
+    n = n > 255 ? 255 : n;
     wr_u8(w, (uint8_t)n);
     wr_mem(w, s, n);
 }

@@ -72,9 +72,9 @@ static int part_dbis(struct store *st, struct store_part *p)
         rc = mdb_put(txn, p->dbi[DDB_INFO], &k, &v, 0);
     } else if (!rc) {
         uint32_t f = v.mv_size == 4 ? (uint32_t)((uint8_t *)v.mv_data)[3] : 0xffu;
-        if (f > STORE_FORMAT_VERSION) {
-            LOG(LOG_ERR, "store", "day %d has format %u; this build reads up to %u", p->day,
-                f, STORE_FORMAT_VERSION);
+        if (f != STORE_FORMAT_VERSION) {
+            LOG(LOG_ERR, "store", "day %d has format %u; this build reads format %u only",
+                p->day, f, STORE_FORMAT_VERSION);
             rc = -1;
         }
     }

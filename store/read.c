@@ -14,15 +14,13 @@
 struct rbuf {                     /* per-call decode scratch */
     ZSTD_DCtx *zd;
     uint8_t *tmp;
-    struct store_pos *seg;
 };
 
-static int rbuf_init(struct rbuf *b, int with_seg)
+static int rbuf_init(struct rbuf *b)
 {
     b->zd = ZSTD_createDCtx();
     b->tmp = mem_alloc(TMP_CAP + (1u << 20) + STORE_RAW_FRAME_MAX);
-    b->seg = with_seg ? mem_calloc(STORE_SEG_MAX, sizeof *b->seg) : NULL;
-    if (!b->zd || !b->tmp || (with_seg && !b->seg))
+    if (!b->zd || !b->tmp)
         return -ENOMEM;
     return 0;
 }
@@ -31,11 +29,24 @@ static void rbuf_fini(struct rbuf *b)
 {
     ZSTD_freeDCtx(b->zd);
     MEM_FREE(b->tmp);
-    MEM_FREE(b->seg);
 }
 
-/* Points of <vid> on one day within [from, to), appended to out[*n..]. */
-static int track_day(struct store *st, struct rbuf *rb, int32_t day, uint32_t vid,
+/* Copies the points of pts[0..m) within [from, to) to out[*n..]. */
+static void track_emit(const struct store_pos *pts, long m, int64_t from, int64_t to,
+                       struct store_pos *out, size_t max, size_t *n)
+{
+    for (long i = 0; i < m; i++) {
+        if (pts[i].gnss_time < from || pts[i].gnss_time >= to)
+            continue;
+        if (*n < max)
+            out[*n] = pts[i];
+        (*n)++;
+    }
+}
+
+/* Points of <vid> on one day within [from, to), appended to out[*n..]. Each slot is its
+ * base segment merged with its tail records (track.c). */
+static int track_day(struct store *st, struct trk_scr *sc, int32_t day, uint32_t vid,
                      int64_t from, int64_t to, struct store_pos *out, size_t max, size_t *n)
 {
     struct store_part *p;
@@ -50,33 +61,31 @@ static int track_day(struct store *st, struct rbuf *rb, int32_t day, uint32_t vi
     }
     uint8_t k[TRK_KEY_LEN];
     int64_t ds = store_day_start(day);
-    uint8_t h0 = from > ds ? (uint8_t)((from - ds) / 3600) : 0;
-    trk_key(k, vid, h0);
+    trk_key(k, vid, from > ds ? (uint8_t)((from - ds) / STORE_SLOT_S) : 0);
     MDB_val key = {TRK_KEY_LEN, k}, val;
     rc = store_mdb_err(mdb_cursor_open(txn, p->dbi[DDB_TRK], &cur));
-    int op = MDB_SET_RANGE;
-    while (!rc && (rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
-        op = MDB_NEXT;
+    int done = 0;
+    if (!rc) {
+        int g = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        done = g == MDB_NOTFOUND;
+        rc = done ? 0 : store_mdb_err(g);
+    }
+    while (!rc && !done) {
         uint32_t kv;
-        uint8_t hour;
-        trk_key_parse(key.mv_data, &kv, &hour);
-        if (key.mv_size != TRK_KEY_LEN || kv != vid || ds + hour * 3600 >= to)
+        uint8_t slot;
+        uint16_t seq;
+        int end;
+        if (trk_key_parse(key.mv_data, key.mv_size, &kv, &slot, &seq) || kv != vid ||
+            ds + slot * STORE_SLOT_S >= to)
             break;
-        long m = seg_decode(val.mv_data, val.mv_size, vid, rb->seg, STORE_SEG_MAX, rb->zd,
-                            rb->tmp, TMP_CAP);
+        long m = trk_gather(cur, &key, &val, sc, &seq, &end);
         if (m < 0) {
             rc = (int)m;
             break;
         }
-        for (long i = 0; i < m; i++) {
-            if (rb->seg[i].gnss_time < from || rb->seg[i].gnss_time >= to)
-                continue;
-            if (*n < max)
-                out[*n] = rb->seg[i];
-            (*n)++;
-        }
+        track_emit(sc->acc, m, from, to, out, max, n);
+        done = end;
     }
-    rc = rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
     if (cur)
         mdb_cursor_close(cur);
     part_rtxn_end(p, txn);
@@ -91,12 +100,12 @@ long store_track_read(struct store *st, uint32_t vid, int64_t from, int64_t to,
         return RW_E_STATE;
     if (to <= from)
         return 0;
-    struct rbuf rb;
-    int rc = rbuf_init(&rb, 1);
+    struct trk_scr sc;
+    int rc = trk_scr_init(&sc, TMP_CAP);
     size_t n = 0;
     for (int32_t d = store_day_of(from); !rc && d <= store_day_of(to - 1); d++)
-        rc = track_day(st, &rb, d, vid, from, to, out, max, &n);
-    rbuf_fini(&rb);
+        rc = track_day(st, &sc, d, vid, from, to, out, max, &n);
+    trk_scr_fini(&sc);
     return rc ? rc : (long)n;
 }
 
@@ -170,7 +179,7 @@ int store_raw_read(struct store *st, int64_t from_ms, int64_t to_ms, uint32_t vi
         return RW_E_STATE;
     struct rawq q = {from_ms, to_ms, vid, conn_id, cb, ctx, 0};
     struct rbuf rb;
-    int rc = rbuf_init(&rb, 0);
+    int rc = rbuf_init(&rb);
     int32_t d0 = store_day_of((from_ms - 999) / 1000), d1 = store_day_of(to_ms / 1000);
     for (int32_t d = d0; !rc && !q.stopped && d <= d1 && to_ms > from_ms; d++) {
         struct store_part *p;

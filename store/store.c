@@ -209,6 +209,13 @@ static int meta_info(struct store *st, MDB_txn *txn)
                 STORE_FORMAT_VERSION);
             return RW_E_UNSUPPORTED;
         }
+        if (f < STORE_FORMAT_VERSION) {
+            LOG(LOG_ERR, "store",
+                "%s: store format %u is older than this roadwatch (format %u: 20-minute track "
+                "segments with tail records) and there is no upgrade path: use the roadwatch "
+                "that wrote it, or start an empty store", st->dir, f, STORE_FORMAT_VERSION);
+            return RW_E_UNSUPPORTED;
+        }
     } else if (rc == MDB_NOTFOUND && !st->rdonly) {
         uint32_t f = STORE_FORMAT_VERSION;
         v.mv_size = 4;

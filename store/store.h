@@ -145,7 +145,7 @@ int store_health(const struct store *st);
  * argument out of range; RW_E_STATE: the call is not valid now (store not open, poisoned).
  */
 
-#define STORE_FORMAT_VERSION 1u     /* on-disk format written and read by this build */
+#define STORE_FORMAT_VERSION 2u     /* on-disk format written and read by this build */
 
 /* Returns UTC seconds; tests inject a clock to simulate months in seconds. */
 typedef int64_t (*store_clock_fn)(void *ctx);
@@ -217,10 +217,11 @@ struct store_stats {
     uint64_t commits;             /* write transactions committed */
     uint64_t batches;             /* batches committed */
     uint64_t points;              /* positions offered */
-    uint64_t points_dup;          /* positions dropped as duplicates */
+    uint64_t points_dup;          /* positions dropped as duplicates (counted when dropped:
+                                     within a commit, or when their slot is merged) */
     uint64_t points_old;          /* dropped: older than the retention window */
     uint64_t points_future;       /* dropped: GNSS day after tomorrow or later, or bad */
-    uint64_t points_full;         /* dropped: segment point cap reached */
+    uint64_t points_full;         /* dropped: segment point cap reached (at merge) */
     uint64_t raw_frames;          /* raw frames stored */
     uint64_t raw_dropped;         /* raw frames outside the window */
     uint64_t commit_errors;       /* failed write transactions (retried) */

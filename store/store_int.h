@@ -17,7 +17,10 @@
 #include "store/store.h"
 
 #define STORE_CACHE_LINE 64
-#define STORE_SEG_MAX 4096       /* points per track segment (one vehicle-hour) */
+#define STORE_SEG_MAX 4096       /* points per track segment (one vehicle-slot) */
+#define STORE_SLOT_S 1200        /* a track segment spans 20 minutes of the GMT+8 day */
+#define STORE_SLOTS (86400 / STORE_SLOT_S)
+#define STORE_TAIL_MAX 40        /* tail records of one slot before the writer merges it */
 #define STORE_RAW_SPAN_MS 60000  /* a raw block spans at most this much receive time */
 #define STORE_RAW_FRAME_MAX 65535
 
@@ -132,9 +135,17 @@ int next_id(struct store *st, MDB_txn *txn, const char *name, uint32_t *out);
 int veh_put_txn(struct store *st, MDB_txn *txn, struct store_vehicle *v);
 
 /* Codecs (codec.c). Keys are big-endian so that memcmp order is numeric order. */
-#define TRK_KEY_LEN 5
-void trk_key(uint8_t k[TRK_KEY_LEN], uint32_t vid, uint8_t hour);
-void trk_key_parse(const uint8_t *k, uint32_t *vid, uint8_t *hour);
+#define TRK_KEY_LEN 5             /* base segment: vid u32 . slot u8 */
+#define TRK_TAIL_KEY_LEN 7        /* tail record: vid u32 . slot u8 . seq u16 (1, 2, ...) */
+void trk_key(uint8_t k[TRK_KEY_LEN], uint32_t vid, uint8_t slot);
+void trk_tail_key(uint8_t k[TRK_TAIL_KEY_LEN], uint32_t vid, uint8_t slot, uint16_t seq);
+/* Parses a base or tail key (seq 0 for a base). 0, or RW_E_LENGTH / RW_E_FIELD. */
+int trk_key_parse(const uint8_t *k, size_t len, uint32_t *vid, uint8_t *slot, uint16_t *seq);
+static inline uint8_t trk_slot_of(int64_t t)
+{
+    int64_t s = (t + 8 * 3600) % 86400;
+    return (uint8_t)((s < 0 ? s + 86400 : s) / STORE_SLOT_S);
+}
 #define RAW_KEY_LEN 20
 struct raw_key { int64_t min_ms; uint32_t boot; uint16_t shard; uint32_t seq; uint16_t sub; };
 void raw_key_enc(uint8_t k[RAW_KEY_LEN], const struct raw_key *rk);
@@ -154,6 +165,30 @@ long seg_encode(const struct store_pos *pts, size_t n, uint8_t *out, size_t cap,
                 uint8_t *tmp, size_t tmpcap);
 long seg_decode(const uint8_t *in, size_t len, uint32_t vid, struct store_pos *out,
                 size_t max, void *zd, uint8_t *tmp, size_t tmpcap);
+/* Tail records: the same layout, never compressed (small, written on the commit path). */
+long seg_encode_plain(const struct store_pos *pts, size_t n, uint8_t *out, size_t cap);
+/* Merges sorted <b> (m) into sorted <a> (n) into <out> (cap): stable, <a> first on equal
+ * times; a point of <b> whose content equals an earlier output point at the same time is
+ * dropped (*dup++), points beyond <cap> too (*full++). Returns the output count. */
+size_t seg_merge(const struct store_pos *a, size_t n, const struct store_pos *b, size_t m,
+                 struct store_pos *out, size_t cap, uint64_t *dup, uint64_t *full);
+
+/* Track slots (track.c): one slot = its base segment plus its tail records, consecutive
+ * in key order. trk_gather: the cursor is on the first record of a slot (<key>, <val>);
+ * decodes and merges every record of the slot (base, then tails by seq) into s->acc and
+ * returns the point count; on return <key>/<val> hold the record after the slot, *end = 1
+ * when there is none; *seq_max is the highest tail seq seen (0: base only). */
+struct trk_scr {
+    struct store_pos *acc, *one, *mrg;    /* STORE_SEG_MAX each */
+    ZSTD_DCtx *zd;
+    uint8_t *tmp;
+    size_t tmp_cap;
+    uint64_t dup, full;
+};
+int trk_scr_init(struct trk_scr *s, size_t tmp_cap);
+void trk_scr_fini(struct trk_scr *s);
+long trk_gather(MDB_cursor *cur, MDB_val *key, MDB_val *val, struct trk_scr *s,
+                uint16_t *seq_max, int *end);
 /* Raw block codec: frames of one block; same conventions. dec calls <cb> per frame. */
 size_t rawblk_bound(const struct store_raw *r, size_t n);
 long rawblk_encode(const struct store_raw *const *r, size_t n, int64_t min_ms, uint8_t *out,
@@ -172,9 +207,12 @@ struct wref {                     /* one position of a pending batch, for sortin
     uint32_t vid;
     int64_t t;
     int64_t recv;
-    uint8_t hour;
+    uint8_t slot;
     uint32_t bi, pi;
 };
+
+struct mq_ent { int32_t day; uint32_t vid; uint8_t slot; };  /* a slot to merge */
+#define MQ_CAP 65536              /* merge queue entries (power of two) */
 
 struct wctx {
     ZSTD_CCtx *zc;
@@ -183,7 +221,10 @@ struct wctx {
     unsigned npend, pend_cap;
     struct wref *refs;
     size_t nref, ref_cap;
-    struct store_pos *seg, *merged, *inc;
+    struct store_pos *merged, *inc;
+    struct trk_scr scr;           /* slot merge scratch */
+    struct mq_ent *mq;            /* closed slots waiting for their merge (FIFO ring) */
+    uint32_t mq_head, mq_tail;
     uint8_t *enc, *tmp;
     size_t enc_cap, tmp_cap;
     const struct store_raw **rawp;
@@ -192,6 +233,16 @@ struct wctx {
 };
 
 int writer_commit(struct store *st, struct wctx *w);
+/* Track writes (track.c), in the day's write txn: appends the <*m> sorted incoming points
+ * (w->inc) of (vid, slot) as a tail record, or merges the slot when it has too many tails
+ * or the points are late; on return w->inc[0..*m) are the points left after dropping
+ * duplicates within the commit. track_merge_queued merges up to <budget> queued closed
+ * slots of the day and returns how many it consumed. */
+int track_slot_write(struct wctx *w, struct store_part *p, MDB_txn *txn, MDB_cursor *cur,
+                     uint32_t vid, uint8_t slot, size_t *m);
+unsigned track_merge_queued(struct wctx *w, struct store_part *p, MDB_cursor *cur,
+                            unsigned budget, int *rc);
+int track_merge_idle(struct store *st, struct wctx *w);
 
 int writer_init(struct store *st);
 int writer_start(struct store *st);

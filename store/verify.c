@@ -40,22 +40,31 @@ static int walk_db(MDB_txn *txn, MDB_dbi dbi, struct vwalk *v,
     return rc == MDB_NOTFOUND ? 0 : store_mdb_err(rc);
 }
 
+/* Each record alone: a base (vid . slot) or tail (vid . slot . seq >= 1) key, a value that
+ * decodes, points in time order, at most STORE_TAIL_MAX + 16 tails. Records of one slot
+ * are merged by the reader; a tail without a base is legal (not merged yet). */
 static void chk_trk(struct vwalk *v, MDB_txn *txn, const MDB_val *k, const MDB_val *d)
 {
     (void)txn;
     uint32_t vid;
-    uint8_t hour;
-    if (k->mv_size != TRK_KEY_LEN) {
-        bad(v, "track key length", RW_E_LENGTH);
+    uint8_t slot;
+    uint16_t seq;
+    int rc = trk_key_parse(k->mv_data, k->mv_size, &vid, &slot, &seq);
+    if (rc) {
+        bad(v, "track key", rc);
         return;
     }
-    trk_key_parse(k->mv_data, &vid, &hour);
     long n = seg_decode(d->mv_data, d->mv_size, vid, v->pts, STORE_SEG_MAX, v->zd, v->tmp, VTMP);
-    if (n < 0 || hour > 23)
-        bad(v, "track segment", n < 0 ? (int)n : RW_E_FIELD);
+    if (n < 0 || seq > STORE_TAIL_MAX + 16)
+        bad(v, seq ? "track tail record" : "track segment", n < 0 ? (int)n : RW_E_FIELD);
     for (long i = 1; i < n; i++)
         if (v->pts[i].gnss_time < v->pts[i - 1].gnss_time)
             bad(v, "track order", RW_E_FIELD);
+    for (long i = 0; i < n; i++)
+        if (trk_slot_of(v->pts[i].gnss_time) != slot) {
+            bad(v, "track point outside its slot", RW_E_FIELD);
+            break;
+        }
 }
 
 static void chk_raw(struct vwalk *v, MDB_txn *txn, const MDB_val *k, const MDB_val *d)

@@ -213,7 +213,6 @@ int writer_init(struct store *st)
     w->pend = mem_calloc(w->pend_cap, sizeof *w->pend);
     w->refs = mem_calloc(w->ref_cap, sizeof *w->refs);
     w->days = mem_calloc(c->retention_days + 8, sizeof *w->days);
-    w->seg = mem_calloc(STORE_SEG_MAX, sizeof *w->seg);
     w->merged = mem_calloc(STORE_SEG_MAX, sizeof *w->merged);
     w->inc = mem_calloc(c->batch_pos > STORE_SEG_MAX ? c->batch_pos : STORE_SEG_MAX,
                         sizeof *w->inc);
@@ -225,8 +224,10 @@ int writer_init(struct store *st)
     w->tmp = mem_alloc(w->tmp_cap);
     w->zc = ZSTD_createCCtx();
     w->zd = ZSTD_createDCtx();
-    if (!w->pend || !w->refs || !w->days || !w->seg || !w->merged || !w->inc || !w->rawp ||
-        !w->enc || !w->tmp || !w->zc || !w->zd)
+    w->mq = mem_calloc(MQ_CAP, sizeof *w->mq);
+    int sc = trk_scr_init(&w->scr, segb);
+    if (!w->pend || !w->refs || !w->days || !w->merged || !w->inc || !w->rawp || !w->enc ||
+        !w->tmp || !w->zc || !w->zd || !w->mq || sc)
         return -ENOMEM;
     return 0;
 }
@@ -240,7 +241,8 @@ void writer_fini(struct store *st)
         mem_free(w->pend);
         mem_free(w->refs);
         mem_free(w->days);
-        mem_free(w->seg);
+        mem_free(w->mq);
+        trk_scr_fini(&w->scr);
         mem_free(w->merged);
         mem_free(w->inc);
         mem_free(w->rawp);
@@ -327,6 +329,10 @@ static void *writer_main(void *arg)
         int stop = atomic_load(&st->stop);
         writer_collect(st, w);
         if (w->npend == 0) {
+            if (w->mq_head != w->mq_tail) { /* idle: merge closed slots (also at stop) */
+                track_merge_idle(st, w);
+                continue;
+            }
             if (stop)
                 break;
             sleep_us(200);

@@ -1,8 +1,9 @@
-/* writer_apply.c: what one group commit writes — track segments merged in place
- * (dedup, out-of-order), presence keys, raw blocks and their by-vehicle index — one write
+/* writer_apply.c: what one group commit writes — track tail records (track.c: appended,
+ * merged into their base segment later), presence keys, raw blocks and their by-vehicle index — one write
  * transaction per touched day partition. Runs on the writer thread only.
  *
- * Every operation is idempotent (segment merge deduplicates; raw block keys are derived
+ * Every operation is idempotent (a repeated tail is deduplicated when read and when merged;
+ * raw block keys are derived
  * from boot, shard, batch seq and block index), so a commit that failed halfway through
  * its days can be retried in full without storing anything twice. */
 #include <errno.h>
@@ -24,12 +25,6 @@ static int wref_cmp(const void *a, const void *b)
     if (x->recv != y->recv)
         return x->recv < y->recv ? -1 : 1;
     return 0;
-}
-
-static uint8_t hour_of(int64_t t)
-{
-    int64_t s = (t + 8 * 3600) % 86400;
-    return (uint8_t)((s < 0 ? s + 86400 : s) / 3600);
 }
 
 static int32_t raw_day(int64_t ms)
@@ -67,7 +62,7 @@ static unsigned writer_plan(struct wctx *w, int32_t oldest, int32_t newest)
             }
             struct wref *r = &w->refs[w->nref++];
             *r = (struct wref){day, p->vehicle_id, p->gnss_time, p->recv_time_ms,
-                               hour_of(p->gnss_time), bi, pi};
+                               trk_slot_of(p->gnss_time), bi, pi};
             days_add(w, &nd, day);
         }
         for (unsigned ri = 0; ri < b->nraw; ri++) {
@@ -97,92 +92,35 @@ static int pres_put(struct wctx *w, struct store_part *p, MDB_txn *txn, const st
     return rc == MDB_KEYEXIST ? 0 : store_mdb_err(rc);
 }
 
-/* Merges <m> sorted incoming points into the <n> stored ones (ties: stored first), dropping
- * exact duplicates. Returns the merged count; *added counts new points. */
-static size_t seg_merge(struct wctx *w, size_t n, size_t m, size_t *added)
-{
-    size_t i = 0, j = 0, o = 0;
-    *added = 0;
-    while (i < n || j < m) {
-        if (i < n && (j == m || w->seg[i].gnss_time <= w->inc[j].gnss_time)) {
-            w->merged[o++] = w->seg[i++];
-            continue;
-        }
-        const struct store_pos *c = &w->inc[j++];
-        int dup = 0;
-        for (size_t k = o; k-- > 0 && w->merged[k].gnss_time == c->gnss_time;)
-            if (pos_content_eq(&w->merged[k], c))
-                dup = 1;
-        if (dup) {
-            w->acc.points_dup++;
-        } else if (o == STORE_SEG_MAX) {
-            w->acc.points_full++;
-        } else {
-            w->merged[o++] = *c;
-            w->inc[(*added)++] = *c; /* compacted in place: *added < j */
-        }
-    }
-    return o;
-}
+#define MERGE_PER_TXN 64          /* queued slot merges done in each day transaction */
 
-static int seg_apply(struct wctx *w, struct store_part *p, MDB_txn *txn, uint32_t vid,
-                     uint8_t hour, size_t m)
+static int day_tracks(struct wctx *w, struct store_part *p, MDB_txn *txn, unsigned *merged)
 {
-    uint8_t k[TRK_KEY_LEN];
-    trk_key(k, vid, hour);
-    MDB_val key = {TRK_KEY_LEN, k}, val;
-    long n = 0;
-    int rc = mdb_get(txn, p->dbi[DDB_TRK], &key, &val);
-    if (rc == 0) {
-        n = seg_decode(val.mv_data, val.mv_size, vid, w->seg, STORE_SEG_MAX, w->zd, w->tmp,
-                       w->tmp_cap);
-        if (n < 0) {
-            LOG(LOG_ERR, "store", "day %d vehicle %u hour %u: bad segment (%s)", p->day, vid,
-                hour, err_str((int)n));
-            return -EIO;
-        }
-    } else if (rc != MDB_NOTFOUND) {
-        return store_mdb_err(rc);
-    }
-    size_t added;
-    size_t o = seg_merge(w, (size_t)n, m, &added);
-    if (added == 0)
-        return 0;
-    long len = seg_encode(w->merged, o, w->enc, w->enc_cap, w->zc, w->tmp, w->tmp_cap);
-    if (len < 0)
-        return (int)len;
-    val.mv_size = (size_t)len;
-    val.mv_data = w->enc;
-    if ((rc = mdb_put(txn, p->dbi[DDB_TRK], &key, &val, 0)))
-        return store_mdb_err(rc);
-    for (size_t i = 0; i < added && !rc; i++) /* presence of the new points (idempotent) */
-        rc = pres_put(w, p, txn, &w->inc[i]);
-    return rc;
-}
-
-static int day_tracks(struct store *st, struct wctx *w, struct store_part *p, MDB_txn *txn)
-{
-    (void)st;
+    MDB_cursor *cur;
+    int rc = store_mdb_err(mdb_cursor_open(txn, p->dbi[DDB_TRK], &cur));
     size_t i = 0;
     while (i < w->nref && w->refs[i].day != p->day)
         i++;
-    while (i < w->nref && w->refs[i].day == p->day) {
+    while (!rc && i < w->nref && w->refs[i].day == p->day) {
         uint32_t vid = w->refs[i].vid;
-        uint8_t hour = w->refs[i].hour;
+        uint8_t slot = w->refs[i].slot;
         size_t m = 0;
         for (; i < w->nref && w->refs[i].day == p->day && w->refs[i].vid == vid &&
-               w->refs[i].hour == hour; i++) {
+               w->refs[i].slot == slot; i++) {
             const struct wref *r = &w->refs[i];
             if (m < STORE_SEG_MAX)
                 w->inc[m++] = w->pend[r->bi]->pos[r->pi];
             else
                 w->acc.points_full++;
         }
-        int rc = seg_apply(w, p, txn, vid, hour, m);
-        if (rc)
-            return rc;
+        rc = track_slot_write(w, p, txn, cur, vid, slot, &m);
+        for (size_t j = 0; j < m && !rc; j++) /* presence of the new points (idempotent) */
+            rc = pres_put(w, p, txn, &w->inc[j]);
     }
-    return 0;
+    if (!rc)
+        *merged = track_merge_queued(w, p, cur, MERGE_PER_TXN, &rc);
+    mdb_cursor_close(cur);
+    return rc;
 }
 
 static int raw_block_put(struct store *st, struct wctx *w, struct store_part *p, MDB_txn *txn,
@@ -242,9 +180,10 @@ static int day_raw_batch(struct store *st, struct wctx *w, struct store_part *p,
     return n ? raw_block_put(st, w, p, txn, b, n, lo, sub) : 0;
 }
 
-static int day_apply(struct store *st, struct wctx *w, struct store_part *p, MDB_txn *txn)
+static int day_apply(struct store *st, struct wctx *w, struct store_part *p, MDB_txn *txn,
+                     unsigned *merged)
 {
-    int rc = day_tracks(st, w, p, txn);
+    int rc = day_tracks(w, p, txn, merged);
     for (unsigned bi = 0; bi < w->npend && !rc; bi++)
         if (w->pend[bi]->nraw)
             rc = day_raw_batch(st, w, p, txn, w->pend[bi]);
@@ -259,17 +198,22 @@ static int writer_day(struct store *st, struct wctx *w, int32_t day)
     if (rc)
         return rc;
     struct store_stats save = w->acc;
+    uint32_t mq_tail = w->mq_tail;
     for (int attempt = 0; attempt < 16; attempt++) {
         MDB_txn *txn;
+        unsigned merged = 0;
         w->acc = save;
+        w->mq_tail = mq_tail; /* entries queued by a failed attempt are queued again */
         rc = store_mdb_err(mdb_txn_begin(p->env, NULL, 0, &txn));
         if (rc)
             break;
-        rc = day_apply(st, w, p, txn);
+        rc = day_apply(st, w, p, txn, &merged);
         if (rc)
             mdb_txn_abort(txn);
         else
             rc = store_mdb_err(mdb_txn_commit(txn));
+        if (rc == 0)
+            w->mq_head += merged;
         if (rc != RW_E_LIMIT)
             break;
         int g = part_grow(st, p);
