@@ -23,6 +23,7 @@
 #include "engine/base/log.h"
 #include "engine/base/mem.h"
 #include "engine/link809_int.h"
+#include "engine/net/addr.h"
 
 #define L809_TICK_MS 200
 #define L809_EVENTS 64
@@ -65,48 +66,12 @@ static inline uint32_t l809_idx(const struct link809 *l, const struct l809_link 
  * Setup
  */
 
-/* Parses "host:port" (IPv4, IPv6 or [IPv6]) into a socket address. */
-static int l809_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[128];
-    const char *colon = strrchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= sizeof host)
-        return RW_E_FIELD;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = 0;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || colon[1] == 0 || port < 0 || port > 65535)
-        return RW_E_FIELD;
-    char *h = host;
-    size_t hl = strlen(h);
-    if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
-        h[hl - 1] = 0;
-        h++;
-    }
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, h, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        *len = sizeof *a4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, h, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *a6;
-        return 0;
-    }
-    return RW_E_FIELD;
-}
 
 static int l809_listen(struct link809 *l)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    if (l809_parse_addr(l->cfg->jt809_tcp, &ss, &len) != 0)
+    if (net_addr_parse(l->cfg->jt809_tcp, &ss, &len) != 0)
         return RW_E_FIELD;
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)

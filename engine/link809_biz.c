@@ -183,25 +183,7 @@ static void l809_live(struct link809 *l, struct l809_link *k, const struct store
     s->conn_id = l809_conn_id(l, k, 0);
     s->connected = 1;
     s->recv_time = l->now_ms / 1000;
-    uint32_t day = (uint32_t)store_day_of(p->gnss_time);
-    if (day != s->day) {
-        s->day = day;
-        s->points_today = 0;
-    }
-    s->points_today++;
-    if (p->gnss_time >= s->gnss_time) {
-        s->gnss_time = p->gnss_time;
-        s->lat_e6 = p->lat_e6;
-        s->lon_e6 = p->lon_e6;
-        s->alarm = p->alarm;
-        s->status = p->status;
-        s->speed_dkmh = p->speed_dkmh;
-        s->direction = p->direction;
-        s->altitude_m = p->altitude_m;
-        if (p->present & JT808_X_MILEAGE)
-            s->mileage_hm = p->mileage_hm;
-        s->fix_valid = (p->status & JT808_ST_FIX) != 0;
-    }
+    live_slot_apply_pos(s, p);
     struct rw_bytes t = rw_trim(plate);
     memset(s->plate, 0, sizeof s->plate);
     memcpy(s->plate, t.p, t.len < sizeof s->plate ? t.len : sizeof s->plate);

@@ -192,25 +192,7 @@ static void sess_live_pos(struct worker *w, struct conn *c, const struct store_p
     if (!s)
         return;
     s->recv_time = w->now_ms / 1000;
-    uint32_t day = (uint32_t)((p->gnss_time + 8 * 3600) / 86400);
-    if (day != s->day) {
-        s->day = day;
-        s->points_today = 0;
-    }
-    s->points_today++;
-    if (p->gnss_time >= s->gnss_time) {
-        s->gnss_time = p->gnss_time;
-        s->lat_e6 = p->lat_e6;
-        s->lon_e6 = p->lon_e6;
-        s->alarm = p->alarm;
-        s->status = p->status;
-        s->speed_dkmh = p->speed_dkmh;
-        s->direction = p->direction;
-        s->altitude_m = p->altitude_m;
-        if (p->present & JT808_X_MILEAGE)
-            s->mileage_hm = p->mileage_hm;
-        s->fix_valid = (p->status & JT808_ST_FIX) != 0;
-    }
+    live_slot_apply_pos(s, p);
     live_slot_write_end(s);
 }
 

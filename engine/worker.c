@@ -29,6 +29,7 @@
 #include "engine/base/err.h"
 #include "engine/base/log.h"
 #include "engine/base/mem.h"
+#include "engine/net/addr.h"
 
 #define WK_BGID 1
 #define WK_REAP_MAX 64
@@ -58,47 +59,12 @@ static struct io_uring_sqe *wk_sqe(struct worker *w)
     return sqe;
 }
 
-/* Parses "host:port" into an IPv4 or IPv6 socket address. */
-static int wk_parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char host[128];
-    const char *colon = strrchr(s, ':');
-    if (!colon || (size_t)(colon - s) >= sizeof host)
-        return RW_E_SYNTAX;
-    memcpy(host, s, (size_t)(colon - s));
-    host[colon - s] = 0;
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port <= 0 || port > 65535)
-        return RW_E_SYNTAX;
-    char *h = host;
-    if (h[0] == '[' && h[strlen(h) - 1] == ']') {
-        h[strlen(h) - 1] = 0;
-        h++;
-    }
-    memset(ss, 0, sizeof *ss);
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-    if (inet_pton(AF_INET, h, &a4->sin_addr) == 1) {
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        *len = sizeof *a4;
-        return 0;
-    }
-    if (inet_pton(AF_INET6, h, &a6->sin6_addr) == 1) {
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        *len = sizeof *a6;
-        return 0;
-    }
-    return RW_E_SYNTAX;
-}
 
 static int wk_listen(const char *addr, int type)
 {
     struct sockaddr_storage ss;
     socklen_t len;
-    if (wk_parse_addr(addr, &ss, &len) != 0)
+    if (net_addr_parse(addr, &ss, &len) != 0)
         return RW_E_SYNTAX;
     int fd = socket(ss.ss_family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)

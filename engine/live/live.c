@@ -14,6 +14,7 @@
 
 #include "engine/base/err.h"
 #include "engine/base/mem.h"
+#include "engine/proto/jt808.h"
 
 struct live {
     void *map;
@@ -161,6 +162,29 @@ struct live_slot *live_slot_write_begin(struct live *lv, uint32_t vehicle_id)
 void live_slot_write_end(struct live_slot *s)
 {
     __atomic_fetch_add(&s->seq, 1u, __ATOMIC_RELEASE);
+}
+
+void live_slot_apply_pos(struct live_slot *s, const struct store_pos *p)
+{
+    uint32_t day = (uint32_t)store_day_of(p->gnss_time);
+    if (day != s->day) {
+        s->day = day;
+        s->points_today = 0;
+    }
+    s->points_today++;
+    if (p->gnss_time < s->gnss_time)
+        return;
+    s->gnss_time = p->gnss_time;
+    s->lat_e6 = p->lat_e6;
+    s->lon_e6 = p->lon_e6;
+    s->alarm = p->alarm;
+    s->status = p->status;
+    s->speed_dkmh = p->speed_dkmh;
+    s->direction = p->direction;
+    s->altitude_m = p->altitude_m;
+    if (p->present & JT808_X_MILEAGE) /* the odometer item was sent */
+        s->mileage_hm = p->mileage_hm;
+    s->fix_valid = (p->status & JT808_ST_FIX) != 0;
 }
 
 int live_slot_read(const struct live *lv, uint32_t vehicle_id, struct live_slot *out)

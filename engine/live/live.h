@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "store/store.h"
+
 #define LIVE_MAGIC 0x52574C49564531ull /* "RWLIVE1" */
 #define LIVE_VERSION 1u
 #define LIVE_MAX_WORKERS 12
@@ -101,6 +103,11 @@ struct live_metrics *live_metrics_rw(struct live *lv, unsigned worker);
  * the caller) between begin and end. */
 struct live_slot *live_slot_write_begin(struct live *lv, uint32_t vehicle_id);
 void live_slot_write_end(struct live_slot *s);
+
+/* Applies position <p> to slot <s> (between write_begin and write_end): counts today's
+ * points (GMT+8 day of the GNSS time) and keeps the newest position by GNSS time, so a
+ * late point never moves a vehicle back. */
+void live_slot_apply_pos(struct live_slot *s, const struct store_pos *p);
 
 /* Reader side: copies the slot of <vehicle_id> into <out> consistently. Returns 0,
  * -ENOENT when the id is beyond the table, or -EAGAIN when a write kept the slot busy
