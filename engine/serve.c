@@ -78,6 +78,18 @@ static int eng_open_store(struct engine *e)
     return rc;
 }
 
+/* Identity of the store directory (FNV-1a of its absolute path): the live table's slots
+ * belong to that store's vehicle ids. */
+static uint64_t eng_store_tag(const struct cfg *c)
+{
+    char abs[4096];
+    const char *p = realpath(c->data_dir, abs) ? abs : c->data_dir;
+    uint64_t h = 1469598103934665603ull;
+    for (; *p; p++)
+        h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    return h;
+}
+
 static int eng_start(struct engine *e)
 {
     char path[CFG_STR_MAX + 32];
@@ -99,7 +111,8 @@ static int eng_start(struct engine *e)
     else
         live_default_path(c->instance, path, sizeof path);
     if (rc == 0)
-        rc = live_open_rw(path, (uint64_t)c->max_vehicles, e->n_workers, &e->live);
+        rc = live_open_rw(path, (uint64_t)c->max_vehicles, e->n_workers, eng_store_tag(c),
+                          &e->live);
     if (rc) {
         LOG(LOG_ERR, "serve", "live table %s: %s", path, err_str(rc));
         return rc;

@@ -50,7 +50,8 @@ static int live_map(int fd, size_t len, int prot, struct live **out)
     return 0;
 }
 
-int live_open_rw(const char *path, uint64_t slots, unsigned workers, struct live **out)
+int live_open_rw(const char *path, uint64_t slots, unsigned workers, uint64_t tag,
+                 struct live **out)
 {
     *out = NULL;
     if (workers == 0 || workers > LIVE_MAX_WORKERS || slots == 0)
@@ -70,7 +71,7 @@ int live_open_rw(const char *path, uint64_t slots, unsigned workers, struct live
         return rc;
     struct live *lv = *out;
     int fresh = lv->hdr->magic != LIVE_MAGIC || lv->hdr->version != LIVE_VERSION ||
-                lv->hdr->slots != slots;
+                lv->hdr->slots != slots || lv->hdr->tag != tag;
     if (fresh)
         memset(lv->map, 0, len);
     /* After a restart nothing is connected (the vehicles keep their last position), and a
@@ -82,6 +83,7 @@ int live_open_rw(const char *path, uint64_t slots, unsigned workers, struct live
     }
     memset(lv->hdr->metrics, 0, sizeof lv->hdr->metrics);
     lv->hdr->slots = slots;
+    lv->hdr->tag = tag;
     lv->hdr->workers = workers;
     lv->hdr->slot_size = sizeof(struct live_slot);
     lv->hdr->start_time = time(NULL);

@@ -57,7 +57,8 @@ struct live_hdr {
     int64_t start_time;
     int32_t pid;
     uint32_t slot_size;
-    uint8_t reserved[64 - 40];
+    uint64_t tag;          /* identity of the store the slots describe (hash of its path) */
+    uint8_t reserved[64 - 48];
     struct live_metrics metrics[LIVE_MAX_WORKERS];
 };
 
@@ -88,8 +89,12 @@ _Static_assert(sizeof(struct live_hdr) <= 4096, "live header fits its page");
 struct live;
 
 /* Creates (or re-opens after a restart) the table at <path> for <slots> vehicles and
- * <workers> metric blocks, marking every vehicle disconnected. Returns 0 or -errno. */
-int live_open_rw(const char *path, uint64_t slots, unsigned workers, struct live **out);
+ * <workers> metric blocks, marking every vehicle disconnected. The slots are kept across
+ * a restart only when <tag> (the identity of the store behind them) is the one the table
+ * was made for; a table left by an engine on another store starts empty. Returns 0 or
+ * -errno. */
+int live_open_rw(const char *path, uint64_t slots, unsigned workers, uint64_t tag,
+                 struct live **out);
 /* Maps an existing table read-only (roadwatch top / stats). -ENOENT when no engine ran,
  * RW_E_FIELD for a file of another version. */
 int live_open_ro(const char *path, struct live **out);

@@ -110,7 +110,7 @@ static void setup(void)
     t_put_platform(U11K, 1, 1, NULL);
     char live[192];
     snprintf(live, sizeof live, "%s/live", g_dir);
-    cr_assert_eq(live_open_rw(live, 4096, 1, &g_lv), 0);
+    cr_assert_eq(live_open_rw(live, 4096, 1, 0, &g_lv), 0);
     char err[256];
     cr_assert_eq(cfg_parse(cfg_embedded, "(embedded)", &g_cfg, err, sizeof err), 0, "%s", err);
     snprintf(g_cfg.jt809_tcp, sizeof g_cfg.jt809_tcp, "127.0.0.1:0");
