@@ -16,6 +16,7 @@
 #include "engine/base/log.h"
 #include "engine/base/text.h"
 #include "engine/link809_int.h"
+#include "engine/pos808.h"
 
 #define L809_VC_PROBE 8          /* cache probe window */
 #define L809_LATE_S 600          /* alarms.md §1.3 T_late */
@@ -155,20 +156,7 @@ static int l809_pos_19(const struct jt809_gnss19 *g, struct store_pos *p)
     const struct jt808_loc *x = &g->loc;
     if (x->time == JT808_TIME_INVALID || g->encrypt != 0)
         return -1;
-    p->gnss_time = x->time;
-    p->lat_e6 = jt808_loc_lat_e6(x);
-    p->lon_e6 = jt808_loc_lon_e6(x);
-    p->alarm = x->alarm;
-    p->status = x->status;
-    p->mileage_hm = x->mileage_hm;
-    p->speed_dkmh = x->speed_dkmh;
-    p->tacho_speed_dkmh = x->tacho_speed_dkmh;
-    p->direction = x->direction;
-    p->altitude_m = (int16_t)x->altitude_m;
-    p->fuel_dl = x->fuel_dl;
-    p->rssi = x->rssi;
-    p->sats = x->sats;
-    p->present = x->present;
+    pos808_fill(p, x);
     return 0;
 }
 

@@ -18,6 +18,7 @@
 
 #include "engine/base/assert.h"
 #include "engine/base/err.h"
+#include "engine/pos808.h"
 #include "engine/worker.h"
 
 #define SESS_AUTH_FAIL_MAX 3
@@ -165,23 +166,10 @@ static void sess_pos_fill(struct store_pos *p, const struct jt808_loc *l, uint32
                           int64_t now_ms, uint8_t src)
 {
     memset(p, 0, sizeof *p);
+    pos808_fill(p, l);
     p->vehicle_id = vid;
-    p->gnss_time = l->time;
     p->recv_time_ms = now_ms;
-    p->lat_e6 = jt808_loc_lat_e6(l);
-    p->lon_e6 = jt808_loc_lon_e6(l);
-    p->alarm = l->alarm;
-    p->status = l->status;
-    p->mileage_hm = l->mileage_hm;
-    p->speed_dkmh = l->speed_dkmh;
-    p->tacho_speed_dkmh = l->tacho_speed_dkmh;
-    p->direction = l->direction;
-    p->altitude_m = (int16_t)l->altitude_m;
-    p->fuel_dl = l->fuel_dl;
     p->src = src;
-    p->rssi = l->rssi;
-    p->sats = l->sats;
-    p->present = l->present;
     if (now_ms / 1000 - l->time > SESS_LATE_S)
         p->flags |= STORE_POS_F_LATE;
 }
