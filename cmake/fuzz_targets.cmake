@@ -12,6 +12,17 @@ endforeach()
 foreach(id IN LISTS RW_FUZZ_809_BODIES)
   list(APPEND RW_FUZZ_TARGETS jt809_body_${id})
 endforeach()
+# The store's value decoders (track segments, raw blocks): store/codec.c alone, with zstd.
+list(APPEND RW_FUZZ_TARGETS store_seg store_rawblk)
+find_library(RW_FUZZ_ZSTD_LIB zstd REQUIRED)
+
+# Links <target> (a fuzz or replay executable of <name>) with what its driver needs.
+function(rw_fuzz_link target name)
+  target_link_libraries(${target} PRIVATE rw_proto rw_base)
+  if(name MATCHES "^store_")
+    target_link_libraries(${target} PRIVATE ${RW_FUZZ_ZSTD_LIB})
+  endif()
+endfunction()
 
 function(rw_fuzz_target name src_var def_var)
   if(name MATCHES "^jt808_body_(.*)$")
@@ -23,6 +34,10 @@ function(rw_fuzz_target name src_var def_var)
   elseif(name MATCHES "^jt809_body_(.*)$")
     set(${src_var} ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_jt809_body.c PARENT_SCOPE)
     set(${def_var} FUZZ_MSG_ID=0x${CMAKE_MATCH_1} PARENT_SCOPE)
+  elseif(name MATCHES "^store_")
+    set(${src_var} ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${name}.c
+        ${CMAKE_SOURCE_DIR}/store/codec.c PARENT_SCOPE)
+    set(${def_var} "" PARENT_SCOPE)
   else()
     set(${src_var} ${CMAKE_SOURCE_DIR}/tests/fuzz/fuzz_${name}.c PARENT_SCOPE)
     set(${def_var} "" PARENT_SCOPE)

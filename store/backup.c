@@ -137,7 +137,8 @@ static int backup_day(struct store *st, int32_t day, const char *set, FILE *man,
     int copied = 0;
     if (!incremental || state_get(s, day) != txn) {
         char name[64], path[4200];
-        part_path(st, day, path, sizeof path);
+        /* Generation 0's name whatever the generation (a restore starts them afresh). */
+        part_path_gen(st->dir, day, 0, path, sizeof path);
         snprintf(name, sizeof name, "%s", strrchr(path, '/') + 1);
         pthread_rwlock_rdlock(&p->rw);
         rc = copy_env(p->env, set, name, man);

@@ -7,11 +7,14 @@
 #include "engine/base/assert.h"
 #include "store/store_int.h"
 
-#define SEG_PLAIN 1
-#define SEG_ZSTD 2
+#define SEG_PLAIN 1               /* row body, plain: tail records and raw blocks */
+#define SEG_ZSTD 2                /* row body, zstd: raw blocks (and format 2 bases) */
+#define SEG_COL 3                 /* columnar body, plain: base segments (format 3) */
+#define SEG_COLZ 4                /* columnar body, zstd */
 #define SEG_ZSTD_MIN 64          /* plain bodies below this are not worth compressing */
 #define SEG_PT_MAX 80            /* worst-case bytes of one encoded point */
-#define ZLEVEL 3
+#define ZLEVEL 3                 /* raw blocks: written on the commit path */
+#define ZLEVEL_SEG 9             /* base segments: written once per vehicle-slot */
 
 void vput(struct wr *w, uint64_t v)
 {
@@ -223,6 +226,114 @@ static void seg_get_point(struct rd *r, struct store_pos *p, const struct store_
         r->err = RW_E_FIELD;
 }
 
+/* Format 3 columnar body (base segments): a varint column mask, then for every column whose
+ * bit is set, <count> varints; a column whose bit is clear is all zeros. Columns, in order
+ * (q = the previous point, zeros for the first; dd = delta of the delta):
+ *   0 zz Δgnss_time  1 zz dd lat_e6  2 zz dd lon_e6  3 zz lag (recv_ms − gnss·1000)
+ *   4 zz Δspeed  5 zz Δdirection  6 zz Δmileage  7 zz Δaltitude  8 zz (tacho − speed)
+ *   9 status XOR q  10 alarm XOR q  11 zz Δrssi  12 zz Δfuel  13 zz Δsats  14 src
+ *   15 flags  16 present XOR q
+ * A column holds one field of every point, so runs (a constant interval, a constant
+ * heading, an unchanged status word) become runs of equal bytes that zstd removes. */
+enum { C_TIME, C_LAT, C_LON, C_LAG, C_SPEED, C_DIR, C_MILE, C_ALT, C_TACHO, C_STATUS,
+       C_ALARM, C_RSSI, C_FUEL, C_SATS, C_SRC, C_FLAGS, C_PRESENT, C_N };
+
+static uint64_t col_val(int c, const struct store_pos *p, const struct store_pos *q,
+                        const struct store_pos *qq)
+{
+    switch (c) {
+    case C_TIME: return zz(wadd(p->gnss_time, -q->gnss_time));
+    case C_LAT: return zz(((int64_t)p->lat_e6 - q->lat_e6) - ((int64_t)q->lat_e6 - qq->lat_e6));
+    case C_LON: return zz(((int64_t)p->lon_e6 - q->lon_e6) - ((int64_t)q->lon_e6 - qq->lon_e6));
+    case C_LAG: return zz(pos_lag(p));
+    case C_SPEED: return zz((int64_t)p->speed_dkmh - q->speed_dkmh);
+    case C_DIR: return zz((int64_t)p->direction - q->direction);
+    case C_MILE: return zz((int64_t)p->mileage_hm - q->mileage_hm);
+    case C_ALT: return zz((int64_t)p->altitude_m - q->altitude_m);
+    case C_TACHO: return zz((int64_t)p->tacho_speed_dkmh - p->speed_dkmh);
+    case C_STATUS: return p->status ^ q->status;
+    case C_ALARM: return p->alarm ^ q->alarm;
+    case C_RSSI: return zz((int64_t)p->rssi - q->rssi);
+    case C_FUEL: return zz((int64_t)p->fuel_dl - q->fuel_dl);
+    case C_SATS: return zz((int64_t)p->sats - q->sats);
+    case C_SRC: return p->src;
+    case C_FLAGS: return p->flags;
+    default: return p->present ^ q->present;
+    }
+}
+
+static long seg_put_columns(struct wr *w, const struct store_pos *pts, size_t n)
+{
+    struct store_pos zero;
+    memset(&zero, 0, sizeof zero);
+    unsigned mask = 0;
+    for (int c = 0; c < C_N; c++)
+        for (size_t i = 0; i < n && !(mask >> c & 1); i++)
+            if (col_val(c, &pts[i], i ? &pts[i - 1] : &zero, i > 1 ? &pts[i - 2] : &zero))
+                mask |= 1u << c;
+    vput(w, mask);
+    for (int c = 0; c < C_N; c++)
+        for (size_t i = 0; (mask >> c & 1) && i < n; i++) {
+            ASSERT_HOT(i == 0 || pts[i - 1].gnss_time <= pts[i].gnss_time);
+            vput(w, col_val(c, &pts[i], i ? &pts[i - 1] : &zero, i > 1 ? &pts[i - 2] : &zero));
+        }
+    return w->err;
+}
+
+/* Wrapping add of a signed delta to an unsigned field (hostile deltas stay defined). */
+static uint64_t ua(uint64_t a, int64_t s)
+{
+    return a + (uint64_t)s;
+}
+
+/* Decodes the columns into out[0..n) (vehicle_id already set in every point). */
+static int seg_get_columns(struct rd *r, struct store_pos *out, size_t n)
+{
+    uint64_t mask = vget(r);
+    if (r->err || mask >> C_N)
+        return r->err ? r->err : RW_E_FIELD;
+    for (int c = 0; c < C_N; c++) {
+        int on = (int)(mask >> c & 1);
+        int64_t d1 = 0; /* the previous point's delta, for the dd columns */
+        for (size_t i = 0; i < n; i++) {
+            struct store_pos *p = &out[i];
+            const struct store_pos *q = i ? &out[i - 1] : NULL;
+            uint64_t v = on ? vget(r) : 0;
+            if (r->err)
+                return r->err;
+            int64_t s = unzz(v);
+            switch (c) {
+            case C_TIME: p->gnss_time = wadd(q ? q->gnss_time : 0, s); break;
+            case C_LAT:
+            case C_LON: {
+                d1 = wadd(d1, s);
+                int32_t *f = c == C_LAT ? &p->lat_e6 : &p->lon_e6;
+                int32_t prev = q ? (c == C_LAT ? q->lat_e6 : q->lon_e6) : 0;
+                *f = (int32_t)(uint32_t)wadd(prev, d1);
+                break;
+            }
+            case C_LAG:
+                p->recv_time_ms = (int64_t)((uint64_t)s + (uint64_t)p->gnss_time * 1000u);
+                break;
+            case C_SPEED: p->speed_dkmh = (uint16_t)ua(q ? q->speed_dkmh : 0, s); break;
+            case C_DIR: p->direction = (uint16_t)ua(q ? q->direction : 0, s); break;
+            case C_MILE: p->mileage_hm = (uint32_t)ua(q ? q->mileage_hm : 0, s); break;
+            case C_ALT: p->altitude_m = (int16_t)(uint16_t)ua(q ? (uint16_t)q->altitude_m : 0, s); break;
+            case C_TACHO: p->tacho_speed_dkmh = (uint16_t)ua(p->speed_dkmh, s); break;
+            case C_STATUS: p->status = (q ? q->status : 0) ^ (uint32_t)v; break;
+            case C_ALARM: p->alarm = (q ? q->alarm : 0) ^ (uint32_t)v; break;
+            case C_RSSI: p->rssi = (uint8_t)ua(q ? q->rssi : 0, s); break;
+            case C_FUEL: p->fuel_dl = (uint16_t)ua(q ? q->fuel_dl : 0, s); break;
+            case C_SATS: p->sats = (uint8_t)ua(q ? q->sats : 0, s); break;
+            case C_SRC: p->src = (uint8_t)v; break;
+            case C_FLAGS: p->flags = (uint8_t)v; break;
+            default: p->present = (q ? q->present : 0) ^ (uint32_t)v; break;
+            }
+        }
+    }
+    return 0;
+}
+
 size_t seg_bound(size_t n)
 {
     return ZSTD_compressBound(16 + SEG_PT_MAX * n) + 24;
@@ -230,24 +341,24 @@ size_t seg_bound(size_t n)
 
 /* Writes header + body: compressed when that is smaller. */
 static long blob_finish(uint8_t *out, size_t cap, uint64_t count, const uint8_t *plain,
-                        size_t plen, void *zc)
+                        size_t plen, void *zc, uint8_t c_plain, uint8_t c_zstd, int level)
 {
     struct wr w;
     wr_init(&w, out, cap);
     if (plen >= SEG_ZSTD_MIN) {
-        wr_u8(&w, SEG_ZSTD);
+        wr_u8(&w, c_zstd);
         vput(&w, count);
         vput(&w, plen);
         if (w.err)
             return w.err;
         size_t room = (size_t)(w.end - w.p);
-        size_t z = zc ? ZSTD_compressCCtx(zc, w.p, room, plain, plen, ZLEVEL)
-                      : ZSTD_compress(w.p, room, plain, plen, ZLEVEL);
+        size_t z = zc ? ZSTD_compressCCtx(zc, w.p, room, plain, plen, level)
+                      : ZSTD_compress(w.p, room, plain, plen, level);
         if (!ZSTD_isError(z) && z < plen)
             return (long)(wr_len(&w) + z);
         wr_init(&w, out, cap);
     }
-    wr_u8(&w, SEG_PLAIN);
+    wr_u8(&w, c_plain);
     vput(&w, count);
     wr_mem(&w, plain, plen);
     return w.err ? w.err : (long)wr_len(&w);
@@ -255,7 +366,7 @@ static long blob_finish(uint8_t *out, size_t cap, uint64_t count, const uint8_t 
 
 /* Reads the header and returns a reader over the plain body (decompressed into <tmp>). */
 static int blob_open(const uint8_t *in, size_t len, uint64_t *count, struct rd *body,
-                     void *zd, uint8_t *tmp, size_t tmpcap)
+                     void *zd, uint8_t *tmp, size_t tmpcap, int *columnar)
 {
     struct rd r;
     rd_init(&r, in, len);
@@ -263,11 +374,12 @@ static int blob_open(const uint8_t *in, size_t len, uint64_t *count, struct rd *
     *count = vget(&r);
     if (r.err)
         return r.err;
-    if (codec == SEG_PLAIN) {
+    *columnar = codec == SEG_COL || codec == SEG_COLZ;
+    if (codec == SEG_PLAIN || codec == SEG_COL) {
         rd_init(body, r.p, rd_left(&r));
         return 0;
     }
-    if (codec != SEG_ZSTD)
+    if (codec != SEG_ZSTD && codec != SEG_COLZ)
         return RW_E_UNSUPPORTED;
     uint64_t plen = vget(&r);
     if (r.err)
@@ -288,15 +400,10 @@ long seg_encode(const struct store_pos *pts, size_t n, uint8_t *out, size_t cap,
     ASSERT(n <= STORE_SEG_MAX);
     struct wr w;
     wr_init(&w, tmp, tmpcap);
-    struct store_pos zero;
-    memset(&zero, 0, sizeof zero);
-    for (size_t i = 0; i < n; i++) {
-        ASSERT_HOT(i == 0 || pts[i - 1].gnss_time <= pts[i].gnss_time);
-        seg_put_point(&w, &pts[i], i ? &pts[i - 1] : &zero);
-    }
-    if (w.err)
-        return w.err;
-    return blob_finish(out, cap, n, tmp, wr_len(&w), zc);
+    long rc = seg_put_columns(&w, pts, n);
+    if (rc)
+        return rc;
+    return blob_finish(out, cap, n, tmp, wr_len(&w), zc, SEG_COL, SEG_COLZ, ZLEVEL_SEG);
 }
 
 long seg_encode_plain(const struct store_pos *pts, size_t n, uint8_t *out, size_t cap)
@@ -342,7 +449,8 @@ long seg_decode(const uint8_t *in, size_t len, uint32_t vid, struct store_pos *o
 {
     uint64_t count;
     struct rd r;
-    int rc = blob_open(in, len, &count, &r, zd, tmp, tmpcap);
+    int col;
+    int rc = blob_open(in, len, &count, &r, zd, tmp, tmpcap, &col);
     if (rc)
         return rc;
     if (count > max || count > STORE_SEG_MAX)
@@ -350,8 +458,15 @@ long seg_decode(const uint8_t *in, size_t len, uint32_t vid, struct store_pos *o
     struct store_pos zero;
     memset(&zero, 0, sizeof zero);
     zero.vehicle_id = vid;
+    if (col) {
+        for (uint64_t i = 0; i < count; i++)
+            out[i] = zero;
+        if ((rc = seg_get_columns(&r, out, (size_t)count)))
+            return rc;
+    }
     for (uint64_t i = 0; i < count; i++) {
-        seg_get_point(&r, &out[i], i ? &out[i - 1] : &zero);
+        if (!col)
+            seg_get_point(&r, &out[i], i ? &out[i - 1] : &zero);
         if (i && out[i].gnss_time < out[i - 1].gnss_time)
             r.err = RW_E_FIELD;
         if (r.err)
@@ -391,7 +506,7 @@ long rawblk_encode(const struct store_raw *const *r, size_t n, int64_t min_ms, u
     }
     if (w.err)
         return w.err;
-    return blob_finish(out, cap, n, tmp, wr_len(&w), zc);
+    return blob_finish(out, cap, n, tmp, wr_len(&w), zc, SEG_PLAIN, SEG_ZSTD, ZLEVEL);
 }
 
 static int rawblk_get(struct rd *r, int64_t min_ms, struct store_raw *f)
@@ -421,9 +536,12 @@ long rawblk_decode(const uint8_t *in, size_t len, int64_t min_ms, store_raw_fn c
 {
     uint64_t count;
     struct rd r;
-    int rc = blob_open(in, len, &count, &r, zd, tmp, tmpcap);
+    int col;
+    int rc = blob_open(in, len, &count, &r, zd, tmp, tmpcap, &col);
     if (rc)
         return rc;
+    if (col)
+        return RW_E_UNSUPPORTED; /* raw blocks are row bodies only */
     for (uint64_t i = 0; i < count; i++) {
         struct store_raw f;
         rc = rawblk_get(&r, min_ms, &f);

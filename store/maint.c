@@ -1,7 +1,8 @@
 /* maint.c: the maintenance thread — mdb_reader_check on every open environment every
- * reader_check_s, retention every retention_check_s. It never takes a write transaction
- * on a day partition, so it never delays a group commit; dropping a day waits only for
- * the (short) readers of that day. */
+ * reader_check_s, retention and then the compaction of closed days (compact.c, one day
+ * per tick until none is due) every retention_check_s. It never takes a write transaction
+ * on a day partition, so it never delays a group commit; dropping or swapping a day waits
+ * only for the (short) holders of that day. */
 #include <errno.h>
 #include <stdio.h>
 #include <time.h>
@@ -64,14 +65,20 @@ static void *maint_main(void *arg)
     uint64_t tick = 0, ms = st->cfg.maint_interval_ms;
     uint64_t rc_every = st->cfg.reader_check_s * 1000ull / ms + 1;
     uint64_t ret_every = st->cfg.retention_check_s * 1000ull / ms + 1;
+    int compact_due = 0;
     while (!atomic_load(&st->stop)) {
         struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000};
         nanosleep(&ts, NULL);
         tick++;
         if (tick % rc_every == 0)
             reader_check_all(st);
-        if (tick % ret_every == 1)
+        if (tick % ret_every == 1) {
             store_retention_run(st);
+            compact_due = st->cfg.compact_after_days != 0;
+        }
+        /* One day per tick, so that reader checks and shutdown are never held up long. */
+        if (compact_due && store_compact_next(st) <= 0)
+            compact_due = 0;
     }
     return NULL;
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,13 +46,97 @@ fail:
     return store_mdb_err(rc);
 }
 
-int part_path(const struct store *st, int32_t day, char *out, size_t cap)
+/* Day file names: "day-YYYYMMDD.mdb" (generation 0, as written by ingest) or
+ * "day-YYYYMMDD.gN.mdb" (N >= 1: the Nth compacted rewrite, store/README.md §9a), each
+ * with LMDB's "-lock" file, and ".tmp" while a compaction writes it. Parses <name>;
+ * returns 0 with the day, generation and suffix kind (0 data, 1 lock, 2 tmp, 3 tmp lock),
+ * or -1 for any other name. */
+static int part_name_parse(const char *name, int32_t *day, unsigned *gen, int *kind)
+{
+    int y, pos = 0;
+    unsigned m, d;
+    if (sscanf(name, "day-%4d%2u%2u%n", &y, &m, &d, &pos) != 3 || pos != 12 ||
+        !rw_civil_valid(y, m, d, 0, 0, 0))
+        return -1;
+    const char *t = name + 12;
+    *gen = 0;
+    if (strncmp(t, ".g", 2) == 0) {
+        char *e;
+        unsigned long g = strtoul(t + 2, &e, 10);
+        if (e == t + 2 || g == 0 || g > 999999 || t[2] == '0')
+            return -1;
+        *gen = (unsigned)g;
+        t = e;
+    }
+    static const char *const suffix[4] = {".mdb", ".mdb-lock", ".mdb.tmp", ".mdb.tmp-lock"};
+    for (int k = 0; k < 4; k++)
+        if (strcmp(t, suffix[k]) == 0) {
+            *kind = k;
+            *day = (int32_t)rw_days_from_civil(y, m, d);
+            return 0;
+        }
+    return -1;
+}
+
+int part_path_gen(const char *dir, int32_t day, unsigned gen, char *out, size_t cap)
 {
     int y;
     unsigned m, d;
+    char g[16] = "";
     rw_civil_from_days(day, &y, &m, &d);
-    int n = snprintf(out, cap, "%s/day-%04d%02u%02u.mdb", st->dir, y, m, d);
+    if (gen)
+        snprintf(g, sizeof g, ".g%u", gen);
+    int n = snprintf(out, cap, "%s/day-%04d%02u%02u%s.mdb", dir, y, m, d, g);
     return n > 0 && (size_t)n < cap ? 0 : RW_E_NOSPACE;
+}
+
+long part_gen(const char *dir, int32_t day)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return -errno;
+    long best = -ENOENT;
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        int32_t d;
+        unsigned g;
+        int kind;
+        if (part_name_parse(e->d_name, &d, &g, &kind) == 0 && d == day && kind == 0 &&
+            (long)g > best)
+            best = (long)g;
+    }
+    closedir(dp);
+    return best;
+}
+
+/* The newest generation of the day (generation 0's name when the day has no file yet). */
+int part_path(const struct store *st, int32_t day, char *out, size_t cap)
+{
+    long g = part_gen(st->dir, day);
+    return part_path_gen(st->dir, day, g > 0 ? (unsigned)g : 0, out, cap);
+}
+
+long part_unlink_day(const char *dir, int32_t day, long keep_gen)
+{
+    DIR *dp = opendir(dir);
+    if (!dp)
+        return -errno;
+    long n = 0;
+    struct dirent *e;
+    char path[4400];
+    while ((e = readdir(dp)) != NULL) {
+        int32_t d;
+        unsigned g;
+        int kind;
+        if (part_name_parse(e->d_name, &d, &g, &kind) != 0 || d != day ||
+            ((long)g == keep_gen && kind < 2))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (unlink(path) == 0 && kind == 0)
+            n++;
+    }
+    closedir(dp);
+    return n;
 }
 
 /* Opens (or creates) the databases of a day and checks its format version. */
@@ -72,10 +157,14 @@ static int part_dbis(struct store *st, struct store_part *p)
         rc = mdb_put(txn, p->dbi[DDB_INFO], &k, &v, 0);
     } else if (!rc) {
         uint32_t f = v.mv_size == 4 ? (uint32_t)((uint8_t *)v.mv_data)[3] : 0xffu;
-        if (f != STORE_FORMAT_VERSION) {
-            LOG(LOG_ERR, "store", "day %d has format %u; this build reads format %u only",
-                p->day, f, STORE_FORMAT_VERSION);
+        if (f < STORE_FORMAT_OLDEST || f > STORE_FORMAT_VERSION) {
+            LOG(LOG_ERR, "store", "day %d has format %u; this build reads formats %u-%u",
+                p->day, f, STORE_FORMAT_OLDEST, STORE_FORMAT_VERSION);
             rc = -1;
+        } else if (f < STORE_FORMAT_VERSION && !st->rdonly) {
+            uint8_t fv[4] = {0, 0, 0, STORE_FORMAT_VERSION};
+            MDB_val nv = {4, fv};
+            rc = mdb_put(txn, p->dbi[DDB_INFO], &k, &nv, 0);
         }
     }
     if (rc) {
@@ -238,13 +327,9 @@ void part_rtxn_end(struct store_part *p, MDB_txn *txn)
     pthread_rwlock_unlock(&p->rw);
 }
 
-/* Closes the day (waiting for its holders) and removes its files. */
+/* Closes the day (waiting for its holders) and removes its files, every generation. */
 int part_drop(struct store *st, int32_t day)
 {
-    char path[4096], lock[4110];
-    int rc = part_path(st, day, path, sizeof path);
-    if (rc)
-        return rc;
     pthread_mutex_lock(&st->mu);
     struct store_part *p;
     while ((p = part_find(st, day)) != NULL) {
@@ -255,9 +340,8 @@ int part_drop(struct store *st, int32_t day)
         }
         pthread_cond_wait(&st->cv, &st->mu);
     }
-    snprintf(lock, sizeof lock, "%s-lock", path);
-    rc = unlink(path) ? -errno : 0;
-    unlink(lock);
+    long n = part_unlink_day(st->dir, day, -1);
+    int rc = n < 0 ? (int)n : n == 0 ? -ENOENT : 0;
     pthread_cond_broadcast(&st->cv);
     pthread_mutex_unlock(&st->mu);
     return rc;
@@ -288,19 +372,37 @@ long part_list_days(const char *dir, int32_t *out, size_t max)
     long n = 0;
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        int y;
-        unsigned m, dd;
-        char tail[8];
-        if (sscanf(e->d_name, "day-%4d%2u%2u%7s", &y, &m, &dd, tail) != 4 ||
-            strcmp(tail, ".mdb") != 0 || !rw_civil_valid(y, m, dd, 0, 0, 0))
+        int32_t day;
+        unsigned g;
+        int kind;
+        if (part_name_parse(e->d_name, &day, &g, &kind) != 0 || kind != 0)
+            continue;
+        int seen = 0; /* a day with two generations (a compaction cut short) counts once */
+        for (long i = 0; i < n && (size_t)i < max && !seen; i++)
+            seen = out[i] == day;
+        if (seen)
             continue;
         if ((size_t)n < max)
-            out[n] = (int32_t)rw_days_from_civil(y, m, dd);
+            out[n] = day;
         n++;
     }
     closedir(d);
     qsort(out, (size_t)n < max ? (size_t)n : max, sizeof *out, cmp_i32);
     return n;
+}
+
+long part_tidy(const char *dir)
+{
+    int32_t days[4096];
+    long n = part_list_days(dir, days, 4096), removed = 0;
+    for (long i = 0; i < n && i < 4096; i++) {
+        long g = part_gen(dir, days[i]);
+        if (g >= 0) {
+            long r = part_unlink_day(dir, days[i], g);
+            removed += r > 0 ? r : 0;
+        }
+    }
+    return n < 0 ? n : removed;
 }
 
 long store_days(struct store *st, int32_t *out, size_t max)

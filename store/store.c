@@ -54,6 +54,7 @@ void store_config_default(struct store_config *c)
     c->maint_interval_ms = 1000;
     c->reader_check_s = 10;
     c->retention_check_s = 3600;
+    c->compact_after_days = 1;
     c->kdf_ops = 2;
     c->kdf_mem_kib = 19456;
 }
@@ -209,12 +210,20 @@ static int meta_info(struct store *st, MDB_txn *txn)
                 STORE_FORMAT_VERSION);
             return RW_E_UNSUPPORTED;
         }
-        if (f < STORE_FORMAT_VERSION) {
+        if (f < STORE_FORMAT_OLDEST) {
             LOG(LOG_ERR, "store",
-                "%s: store format %u is older than this roadwatch (format %u: 20-minute track "
-                "segments with tail records) and there is no upgrade path: use the roadwatch "
-                "that wrote it, or start an empty store", st->dir, f, STORE_FORMAT_VERSION);
+                "%s: store format %u is older than this roadwatch reads (formats %u-%u) and "
+                "there is no upgrade path: use the roadwatch that wrote it, or start an empty "
+                "store", st->dir, f, STORE_FORMAT_OLDEST, STORE_FORMAT_VERSION);
             return RW_E_UNSUPPORTED;
+        }
+        if (f < STORE_FORMAT_VERSION && !st->rdonly) {
+            uint32_t nf = STORE_FORMAT_VERSION;
+            MDB_val nv = {4, &nf};
+            if ((rc = mdb_put(txn, st->mdbi[MDB_INFO_], &k, &nv, 0)))
+                return store_mdb_err(rc);
+            LOG(LOG_NOTICE, "store", "%s: store format %u marked %u (read-compatible)",
+                st->dir, f, STORE_FORMAT_VERSION);
         }
     } else if (rc == MDB_NOTFOUND && !st->rdonly) {
         uint32_t f = STORE_FORMAT_VERSION;
@@ -294,7 +303,11 @@ int store_open(struct store *st)
     int rc = store_open_common(st);
     if (rc)
         return rc;
-    if ((rc = writer_init(st)) || (rc = writer_start(st)))
+    long tidied = part_tidy(st->dir);
+    if (tidied > 0)
+        LOG(LOG_NOTICE, "store", "%s: removed %ld day files a cut-short compaction left",
+            st->dir, tidied);
+    if ((rc = cpt_log_init(st)) || (rc = writer_init(st)) || (rc = writer_start(st)))
         return rc;
     if (st->cfg.maint_interval_ms && (rc = maint_start(st)))
         return rc;
@@ -320,6 +333,7 @@ void store_close(struct store *st)
     maint_stop(st);
     writer_stop(st);
     writer_fini(st);
+    cpt_log_fini(st);
     part_close_all(st);
     if (st->parts)
         for (unsigned i = 0; i < st->n_parts; i++)

@@ -118,6 +118,9 @@ int store_batch_status(const struct store_batch *b);
  * arrays indexed by slot. */
 uint64_t store_batch_seq(const struct store_batch *b);
 unsigned store_batch_slot(const struct store_batch *b);
+/* CLOCK_MONOTONIC ns at which the writer handed <b> back (its commit done), for the
+ * engine's commit -> ack latency. Valid once reaped. */
+uint64_t store_batch_done_ns(const struct store_batch *b);
 
 /* Returns <b> to its shard's pool, emptied. */
 void store_batch_release(struct store *st, struct store_batch *b);
@@ -145,7 +148,10 @@ int store_health(const struct store *st);
  * argument out of range; RW_E_STATE: the call is not valid now (store not open, poisoned).
  */
 
-#define STORE_FORMAT_VERSION 2u     /* on-disk format written and read by this build */
+#define STORE_FORMAT_VERSION 3u     /* on-disk format written by this build */
+#define STORE_FORMAT_OLDEST 2u      /* oldest format read: a format 2 store or day opened
+                                     * read-write is marked 3 (its row-coded segments stay
+                                     * readable; new base segments are columnar) */
 
 /* Returns UTC seconds; tests inject a clock to simulate months in seconds. */
 typedef int64_t (*store_clock_fn)(void *ctx);
@@ -168,7 +174,9 @@ struct store_config {
     unsigned open_parts;          /* day partitions kept open, 8 */
     unsigned maint_interval_ms;   /* maintenance thread tick, 1000; 0: no thread */
     unsigned reader_check_s;      /* mdb_reader_check period, 10 */
-    unsigned retention_check_s;   /* retention period, 3600 */
+    unsigned retention_check_s;   /* retention (and compaction) check period, 3600 */
+    unsigned compact_after_days;  /* compact a day this many days after it ended, 1;
+                                   * 0: never (store/README.md §9a) */
     unsigned kdf_ops;             /* Argon2id passes, 2 */
     unsigned kdf_mem_kib;         /* Argon2id memory, 19456 KiB (OWASP 2023) */
     unsigned extra_mdb_flags;     /* extra mdb_env_open flags; NOSYNC/WRITEMAP/... refused */
@@ -228,6 +236,7 @@ struct store_stats {
     uint64_t map_grows;           /* map size doublings */
     uint64_t reader_slots_freed;  /* stale reader slots cleared by mdb_reader_check */
     uint64_t parts_dropped;       /* partitions removed by retention */
+    uint64_t days_compacted;      /* day partitions rewritten in key order */
     uint64_t commit_ns_max;       /* slowest commit so far */
 };
 void store_stats_get(const struct store *st, struct store_stats *out);
@@ -427,6 +436,21 @@ long store_alarm_by_vehicle(struct store *st, uint32_t vid, int64_t from, int64_
  * clock). Safe while ingest runs: waits only for readers of the dropped days. Returns the
  * number of partitions dropped. */
 long store_retention_run(struct store *st);
+
+/* Rewrites day <day> in key order into a new file generation (store/README.md §9a): every
+ * track slot merged into one columnar segment, pages full. Safe while ingest runs; if the
+ * day is written to meanwhile (late data) the copy is discarded and -EAGAIN returned.
+ * Returns 0 (compacted; <out> filled when not NULL), 1 (already compacted and not
+ * <force>), -ENOENT (no such day), -ECANCELED (store closing), or another negative code. */
+struct store_compact_info {
+    uint64_t bytes_before, bytes_after;
+    uint64_t records_before, records_after;
+};
+int store_compact_day(struct store *st, int32_t day, int force, struct store_compact_info *out);
+/* Compacts the oldest day that ended more than compact_after_days ago and has not been
+ * compacted (the maintenance thread calls it). Returns 1 (one day compacted, more may be
+ * due), 0 (none due) or a negative code. */
+long store_compact_next(struct store *st);
 /* Lists the days present on disk (ascending) into <out>; returns the count found. */
 long store_days(struct store *st, int32_t *out, size_t max);
 /* Walks every environment: every page via cursors, every value through its decoder, index

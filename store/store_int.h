@@ -34,6 +34,7 @@ struct store_batch {
     struct store *st;
     unsigned shard, slot;
     uint64_t seq;
+    uint64_t done_ns;             /* CLOCK_MONOTONIC when handed back */
     int status;
     unsigned npos, nraw;
     unsigned pos_cap, raw_cap;
@@ -92,6 +93,7 @@ struct store {
     _Atomic int stop;
     _Atomic int health;
     void *wctx;                   /* writer scratch (writer.c) */
+    struct cpt_log *clog;         /* compaction change log (compact.c), read-write opens */
 
     pthread_mutex_t stats_mu;
     struct store_stats stats;
@@ -112,7 +114,16 @@ int part_grow(struct store *st, struct store_part *p);
 void part_poison(struct store *st, struct store_part *p);
 int part_drop(struct store *st, int32_t day);
 void part_close_all(struct store *st);
+/* The path of the day's newest file generation (generation 0 if it has none yet). */
 int part_path(const struct store *st, int32_t day, char *out, size_t cap);
+int part_path_gen(const char *dir, int32_t day, unsigned gen, char *out, size_t cap);
+/* Newest generation of the day's data files, -ENOENT when it has none. */
+long part_gen(const char *dir, int32_t day);
+/* Removes the day's files (data, lock, tmp) except generation <keep_gen>'s data and lock
+ * (-1: remove all); returns how many data files went. */
+long part_unlink_day(const char *dir, int32_t day, long keep_gen);
+/* At open: removes what a cut-short compaction left (tmp files, superseded generations). */
+long part_tidy(const char *dir);
 int part_rtxn(struct store_part *p, MDB_txn **txn);
 void part_rtxn_end(struct store_part *p, MDB_txn *txn);
 int store_env_open(MDB_env **envp, const char *path, unsigned maxdbs, uint64_t map,
@@ -230,6 +241,7 @@ struct wctx {
     const struct store_raw **rawp;
     int32_t *days;
     struct store_stats acc;       /* counters of the commit in progress */
+    struct cpt_log *clog;         /* st->clog */
 };
 
 int writer_commit(struct store *st, struct wctx *w);
@@ -252,6 +264,26 @@ int maint_start(struct store *st);
 void maint_stop(struct store *st);
 void stats_add(struct store *st, size_t off, uint64_t n);
 #define STATS_ADD(st, field, n) stats_add((st), offsetof(struct store_stats, field), (n))
+
+/* The change log of a compaction in progress (compact.c): while a day is being copied,
+ * the writer notes every key it writes to that day, and the copy replays them before the
+ * swap. cpt_txn_begin says whether notes are being taken for <day>; cpt_txn_done after a
+ * commit marks the log incomplete if notes started during that transaction. */
+#define CPT_LOG_MAX 16384
+struct cpt_key { uint8_t db, len; uint8_t k[RAWV_KEY_LEN]; };
+struct cpt_log {
+    _Atomic int32_t day;          /* INT32_MIN: no compaction */
+    pthread_mutex_t run;          /* one compaction at a time */
+    pthread_mutex_t mu;           /* the fields below */
+    unsigned n;
+    bool broken;                  /* overflowed, or a commit straddled the start */
+    struct cpt_key k[CPT_LOG_MAX];
+};
+int cpt_log_init(struct store *st);
+void cpt_log_fini(struct store *st);
+void cpt_note(struct cpt_log *l, int32_t day, int db, const uint8_t *key, size_t len);
+int cpt_txn_begin(struct cpt_log *l, int32_t day);
+void cpt_txn_done(struct cpt_log *l, int32_t day, int logging);
 
 /* Integrity walk of one day environment / of meta (verify.c). */
 long verify_day_env(MDB_env *env, const char *name);

@@ -110,6 +110,9 @@ static int slot_merge(struct wctx *w, struct store_part *p, MDB_txn *txn, MDB_cu
                       uint32_t vid, uint8_t slot, size_t m)
 {
     uint16_t seq_max;
+    uint8_t ck[TRK_KEY_LEN];
+    trk_key(ck, vid, slot);
+    cpt_note(w->clog, p->day, DDB_TRK, ck, TRK_KEY_LEN);
     w->scr.dup = w->scr.full = 0;
     long n = slot_load(w, cur, vid, slot, &seq_max);
     if (n < 0) {
@@ -201,6 +204,8 @@ int track_slot_write(struct wctx *w, struct store_part *p, MDB_txn *txn, MDB_cur
         if (len < 0)
             return (int)len;
         uint8_t k[TRK_TAIL_KEY_LEN];
+        trk_key(k, vid, slot);
+        cpt_note(w->clog, p->day, DDB_TRK, k, TRK_KEY_LEN);
         trk_tail_key(k, vid, slot, (uint16_t)(last + 1));
         MDB_val key = {TRK_TAIL_KEY_LEN, k}, val = {(size_t)len, w->enc};
         rc = store_mdb_err(mdb_put(txn, p->dbi[DDB_TRK], &key, &val, 0));
@@ -243,6 +248,7 @@ int track_merge_idle(struct store *st, struct wctx *w)
     MDB_txn *txn;
     MDB_cursor *cur;
     memset(&w->acc, 0, sizeof w->acc);
+    int logging = cpt_txn_begin(w->clog, day);
     rc = store_mdb_err(mdb_txn_begin(p->env, NULL, 0, &txn));
     if (!rc) {
         unsigned k = 0;
@@ -256,6 +262,8 @@ int track_merge_idle(struct store *st, struct wctx *w)
         else
             rc = store_mdb_err(mdb_txn_commit(txn)); /* frees txn either way */
         w->mq_head += rc ? 0 : k;
+        if (!rc)
+            cpt_txn_done(w->clog, day, logging);
     }
     if (rc) /* drop the entry that failed: its slot keeps its tails */
         w->mq_head++;

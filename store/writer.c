@@ -177,6 +177,11 @@ uint64_t store_batch_seq(const struct store_batch *b)
     return b->seq;
 }
 
+uint64_t store_batch_done_ns(const struct store_batch *b)
+{
+    return b->done_ns;
+}
+
 unsigned store_batch_slot(const struct store_batch *b)
 {
     return b->slot;
@@ -225,6 +230,7 @@ int writer_init(struct store *st)
     w->zc = ZSTD_createCCtx();
     w->zd = ZSTD_createDCtx();
     w->mq = mem_calloc(MQ_CAP, sizeof *w->mq);
+    w->clog = st->clog;
     int sc = trk_scr_init(&w->scr, segb);
     if (!w->pend || !w->refs || !w->days || !w->merged || !w->inc || !w->rawp || !w->enc ||
         !w->tmp || !w->zc || !w->zd || !w->mq || sc)
@@ -282,10 +288,12 @@ static unsigned writer_collect(struct store *st, struct wctx *w)
 /* Hands every pending batch back as committed, in submit order per shard. */
 static void writer_done(struct store *st, struct wctx *w)
 {
+    uint64_t ns = now_ns();
     for (unsigned i = 0; i < w->npend; i++) {
         struct store_batch *b = w->pend[i];
         struct store_shard *sh = &st->shards[b->shard];
         b->status = 0;
+        b->done_ns = ns;
         atomic_store_explicit(&sh->committed_seq, b->seq, memory_order_release);
         STORE_TSAN_RELEASE(b);
         bool ok = ck_ring_enqueue_spsc(&sh->done, sh->done_buf, b);

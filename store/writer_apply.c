@@ -83,12 +83,13 @@ static int pres_put(struct wctx *w, struct store_part *p, MDB_txn *txn, const st
     if ((x->flags & STORE_POS_F_DRIFT) || (x->lat_e6 == 0 && x->lon_e6 == 0) ||
         pres_cell(x->lat_e6, x->lon_e6, &cell))
         return 0;
-    (void)w;
     int64_t s = (x->gnss_time + 8 * 3600) % 86400;
     uint8_t k[PRES_KEY_LEN];
     pres_key(k, (uint8_t)((s < 0 ? s + 86400 : s) / STORE_PRES_BUCKET_S), cell, x->vehicle_id);
     MDB_val key = {PRES_KEY_LEN, k}, val = {0, NULL};
     int rc = mdb_put(txn, p->dbi[DDB_PRES], &key, &val, MDB_NOOVERWRITE);
+    if (rc == 0)
+        cpt_note(w->clog, p->day, DDB_PRES, k, PRES_KEY_LEN);
     return rc == MDB_KEYEXIST ? 0 : store_mdb_err(rc);
 }
 
@@ -135,6 +136,7 @@ static int raw_block_put(struct store *st, struct wctx *w, struct store_part *p,
         return (int)len;
     MDB_val key = {RAW_KEY_LEN, k + 4}, val = {(size_t)len, w->enc};
     int rc = mdb_put(txn, p->dbi[DDB_RAW], &key, &val, 0);
+    cpt_note(w->clog, p->day, DDB_RAW, k + 4, RAW_KEY_LEN);
     uint32_t last = 0;
     for (size_t i = 0; i < n && !rc; i++) {
         uint32_t vid = w->rawp[i]->vehicle_id;
@@ -147,6 +149,7 @@ static int raw_block_put(struct store *st, struct wctx *w, struct store_part *p,
         k[3] = (uint8_t)vid;
         MDB_val ik = {RAWV_KEY_LEN, k}, iv = {0, NULL};
         rc = mdb_put(txn, p->dbi[DDB_RAWV], &ik, &iv, 0);
+        cpt_note(w->clog, p->day, DDB_RAWV, k, RAWV_KEY_LEN);
     }
     w->acc.raw_frames += n;
     return store_mdb_err(rc);
@@ -204,6 +207,7 @@ static int writer_day(struct store *st, struct wctx *w, int32_t day)
         unsigned merged = 0;
         w->acc = save;
         w->mq_tail = mq_tail; /* entries queued by a failed attempt are queued again */
+        int logging = cpt_txn_begin(w->clog, day);
         rc = store_mdb_err(mdb_txn_begin(p->env, NULL, 0, &txn));
         if (rc)
             break;
@@ -212,8 +216,10 @@ static int writer_day(struct store *st, struct wctx *w, int32_t day)
             mdb_txn_abort(txn);
         else
             rc = store_mdb_err(mdb_txn_commit(txn));
-        if (rc == 0)
+        if (rc == 0) {
             w->mq_head += merged;
+            cpt_txn_done(w->clog, day, logging);
+        }
         if (rc != RW_E_LIMIT)
             break;
         int g = part_grow(st, p);

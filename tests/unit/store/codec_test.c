@@ -1,6 +1,7 @@
 /* codec_test.c: key and value codecs of the store — exact round trips, extremes, key
  * order, and rejection of every truncation of an encoded value. */
 #include <criterion/criterion.h>
+#include <zstd.h>
 #include <string.h>
 
 #include "store/store_int.h"
@@ -65,7 +66,7 @@ Test(store_codec, segment_compressed_and_truncations_rejected)
         tu_pos(&p[i], 9, 1700000000 + i * 30, 1);
     long n = seg_encode(p, 200, enc, sizeof enc, NULL, tmp, sizeof tmp);
     cr_assert_gt(n, 0);
-    cr_expect_eq(enc[0], 2, "a 200-point segment is zstd-compressed");
+    cr_expect_eq(enc[0], 4, "a 200-point segment is columnar and zstd-compressed");
     cr_expect_lt(n, 200 * 12, "bytes/point %ld", n / 200);
     cr_assert_eq(seg_decode(enc, (size_t)n, 9, out, STORE_SEG_MAX, NULL, tmp, sizeof tmp), 200);
     for (int i = 0; i < 200; i++)
@@ -75,6 +76,62 @@ Test(store_codec, segment_compressed_and_truncations_rejected)
                                 sizeof tmp), 0, "cut %ld", cut);
     cr_expect_lt(seg_decode(enc, (size_t)n, 9, out, 10, NULL, tmp, sizeof tmp), 0,
                  "more points than the caller's room is refused");
+}
+
+/* Format 2 wrote base segments as row bodies (codec 1 plain, 2 zstd); format 3 reads them. */
+Test(store_codec, format_2_row_segments_still_decode)
+{
+    static struct store_pos p[120];
+    for (int i = 0; i < 120; i++)
+        tu_pos(&p[i], 9, 1700000000 + i * 30, 4);
+    long n = seg_encode_plain(p, 120, enc, sizeof enc);
+    cr_assert_gt(n, 0);
+    cr_assert_eq(enc[0], 1);
+    cr_assert_eq(seg_decode(enc, (size_t)n, 9, out, STORE_SEG_MAX, NULL, tmp, sizeof tmp), 120);
+    for (int i = 0; i < 120; i++)
+        cr_expect(tu_pos_eq(&p[i], &out[i]), "plain row point %d", i);
+    /* The codec 2 layout: u8 2 · varint count · varint plain_len · zstd frame. */
+    static uint8_t z[1 << 16];
+    size_t body = (size_t)n - 1 - 1; /* count 120 is one varint byte */
+    size_t zl = ZSTD_compress(z + 4, sizeof z - 4, enc + 2, body, 3);
+    cr_assert(!ZSTD_isError(zl));
+    z[0] = 2;
+    z[1] = 120;
+    z[2] = (uint8_t)(0x80 | (body & 0x7f));
+    z[3] = (uint8_t)(body >> 7);
+    cr_assert_lt(body, 1u << 14);
+    cr_assert_eq(seg_decode(z, zl + 4, 9, out, STORE_SEG_MAX, NULL, tmp, sizeof tmp), 120);
+    for (int i = 0; i < 120; i++)
+        cr_expect(tu_pos_eq(&p[i], &out[i]), "zstd row point %d", i);
+    z[0] = 9;
+    cr_expect_eq(seg_decode(z, zl + 4, 9, out, STORE_SEG_MAX, NULL, tmp, sizeof tmp),
+                 RW_E_UNSUPPORTED, "an unknown codec byte is refused");
+}
+
+/* Columnar: a column that never changes costs nothing; hostile column masks are refused. */
+Test(store_codec, columnar_constant_columns_are_free)
+{
+    static struct store_pos p[40];
+    for (int i = 0; i < 40; i++) {
+        memset(&p[i], 0, sizeof p[i]);
+        p[i].vehicle_id = 3;
+        p[i].gnss_time = 1700000000 + i * 30;
+        p[i].recv_time_ms = p[i].gnss_time * 1000 + 500;
+        p[i].lat_e6 = 30000000 + i * 4000;
+        p[i].lon_e6 = 114000000 + i * 3000;
+        p[i].speed_dkmh = 600;
+        p[i].direction = 90;
+        p[i].status = 3;
+    }
+    long n = seg_encode(p, 40, enc, sizeof enc, NULL, tmp, sizeof tmp);
+    cr_assert_gt(n, 0);
+    cr_expect_lt(n, 80, "a steady vehicle costs under two bytes a point (%ld bytes)", n);
+    cr_assert_eq(seg_decode(enc, (size_t)n, 3, out, STORE_SEG_MAX, NULL, tmp, sizeof tmp), 40);
+    for (int i = 0; i < 40; i++)
+        cr_expect(tu_pos_eq(&p[i], &out[i]), "point %d", i);
+    /* codec 3 (columnar, plain) with a mask bit beyond the 17 columns */
+    uint8_t bad[] = {3, 1, 0x80, 0x80, 0x08, 0};
+    cr_expect_lt(seg_decode(bad, sizeof bad, 3, out, STORE_SEG_MAX, NULL, tmp, sizeof tmp), 0);
 }
 
 Test(store_codec, key_order_is_numeric_order)
