@@ -245,6 +245,20 @@ int stats_main(int argc, char **argv)
         printf("roadwatch_commit_latency_seconds_count{worker=\"%u\"} %llu\n", w,
                (unsigned long long)cum);
     }
+    printf("# HELP roadwatch_ack_latency_seconds Commit to acknowledgements queued (per batch).\n"
+           "# TYPE roadwatch_ack_latency_seconds histogram\n");
+    for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++) {
+        uint64_t cum = 0;
+        for (int b = 0; b < 20; b++) {
+            cum += h->metrics[w].lat_ack_hist[b];
+            printf("roadwatch_ack_latency_seconds_bucket{worker=\"%u\",le=\"%g\"} %llu\n", w,
+                   4e-6 * (double)(1u << b), (unsigned long long)cum);
+        }
+        printf("roadwatch_ack_latency_seconds_bucket{worker=\"%u\",le=\"+Inf\"} %llu\n", w,
+               (unsigned long long)cum);
+        printf("roadwatch_ack_latency_seconds_count{worker=\"%u\"} %llu\n", w,
+               (unsigned long long)cum);
+    }
     live_close(lv);
     return 0;
 }

@@ -581,6 +581,17 @@ static void wk_reap(struct worker *w)
         for (uint32_t k = 0; ok && k < w->n_acks[slot]; k++)
             if (wk_ack_one(w, &w->acks[slot][k]) != 0)
                 wk_ack_defer(w, &w->acks[slot][k]);
+        if (ok && w->n_acks[slot]) { /* commit -> this batch's acks queued for sending */
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+            uint64_t dns = store_batch_done_ns(done[i]);
+            uint64_t ack_us = now > dns ? (now - dns) / 1000 : 0;
+            unsigned a = 0;
+            while (a < 19 && ack_us >= (uint64_t)(4u << a))
+                a++;
+            w->met->lat_ack_hist[a]++;
+        }
         w->n_acks[slot] = 0;
         store_batch_release(w->store, done[i]);
         w->batches_inflight--;

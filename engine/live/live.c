@@ -44,8 +44,8 @@ static int live_map(int fd, size_t len, int prot, struct live **out)
     lv->map = m;
     lv->map_len = len;
     lv->hdr = m;
-    lv->slots = (struct live_slot *)((char *)m + 4096);
-    lv->n = (len - 4096) / sizeof(struct live_slot);
+    lv->slots = (struct live_slot *)((char *)m + LIVE_HDR_SIZE);
+    lv->n = (len - LIVE_HDR_SIZE) / sizeof(struct live_slot);
     *out = lv;
     return 0;
 }
@@ -56,7 +56,7 @@ int live_open_rw(const char *path, uint64_t slots, unsigned workers, uint64_t ta
     *out = NULL;
     if (workers == 0 || workers > LIVE_MAX_WORKERS || slots == 0)
         return RW_E_FIELD;
-    size_t len = 4096 + (size_t)slots * sizeof(struct live_slot);
+    size_t len = LIVE_HDR_SIZE + (size_t)slots * sizeof(struct live_slot);
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
@@ -101,7 +101,7 @@ int live_open_ro(const char *path, struct live **out)
         return -errno;
     struct stat st;
     int rc = fstat(fd, &st) != 0 ? -errno : 0;
-    if (rc == 0 && (size_t)st.st_size < 4096 + sizeof(struct live_slot))
+    if (rc == 0 && (size_t)st.st_size < LIVE_HDR_SIZE + sizeof(struct live_slot))
         rc = RW_E_FIELD;
     if (rc == 0)
         rc = live_map(fd, (size_t)st.st_size, PROT_READ, out);

@@ -4,8 +4,8 @@
  *
  * Layout (all little-endian, this machine's ABI; the header carries a magic and version):
  *
- *   struct live_hdr          4 KiB: magic, version, slot count, start time, engine pid,
- *                            and per-worker metric blocks (struct live_metrics, 256 B each)
+ *   struct live_hdr          8 KiB: magic, version, slot count, start time, engine pid,
+ *                            and per-worker metric blocks (struct live_metrics, 512 B each)
  *   struct live_slot[n]      128 B each, indexed by vehicle id (registry ids are dense)
  *
  * Each slot is guarded by a ck_sequence: the writer brackets an update with
@@ -23,7 +23,8 @@
 #include "store/store.h"
 
 #define LIVE_MAGIC 0x52574C49564531ull /* "RWLIVE1" */
-#define LIVE_VERSION 1u
+#define LIVE_VERSION 2u         /* 2: 8 KiB header, commit -> ack histogram */
+#define LIVE_HDR_SIZE 8192u
 #define LIVE_MAX_WORKERS 12
 
 /* Per-worker counters (STYLE §8: plain uint64, one writer, summed when read). Names in
@@ -46,6 +47,7 @@ struct live_metrics {
     uint64_t auth_fail;
     uint64_t dup_conn_closed;      /* an older connection of the same terminal closed */
     uint64_t lat_commit_hist[20];  /* receive -> commit, log2 buckets of 64 us */
+    uint64_t lat_ack_hist[20];     /* commit -> ack queued, log2 buckets of 4 us */
     uint64_t pad[0];
 } __attribute__((aligned(64)));
 
@@ -84,7 +86,7 @@ struct live_slot {
 };
 
 _Static_assert(sizeof(struct live_slot) == 128, "live slot is two cache lines");
-_Static_assert(sizeof(struct live_hdr) <= 4096, "live header fits its page");
+_Static_assert(sizeof(struct live_hdr) <= LIVE_HDR_SIZE, "live header fits its pages");
 
 struct live;
 

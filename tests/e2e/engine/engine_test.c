@@ -91,8 +91,28 @@ static void run_edition(uint16_t edition, const char *phone, int udp)
         if (live_slot_read(lv, id, &s) == 0 && s.connected && s.gnss_time == t0 + 19 * 30)
             vid = id;
     }
+    /* latency histograms: receive -> commit and commit -> ack, one sample per batch */
+    uint64_t n_commit = 0, n_ack = 0;
+    const struct live_hdr *h = live_header(lv);
+    for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++)
+        for (int b = 0; b < 20; b++) {
+            n_commit += h->metrics[w].lat_commit_hist[b];
+            n_ack += h->metrics[w].lat_ack_hist[b];
+        }
     live_close(lv);
     cr_assert_neq(vid, 0, "live table has the terminal's last position");
+    cr_expect_gt(n_commit, 0);
+    cr_expect_gt(n_ack, 0, "commit -> ack latency recorded");
+    cr_expect_leq(n_ack, n_commit, "an ack sample per committed batch with acks");
+    char cmd[512], line[256];
+    snprintf(cmd, sizeof cmd, "%s stats --path %s", getenv("RW_BIN"), eng.live);
+    FILE *sp = popen(cmd, "r");
+    cr_assert_not_null(sp);
+    int seen = 0;
+    while (fgets(line, sizeof line, sp))
+        seen |= strncmp(line, "roadwatch_ack_latency_seconds_count{worker=", 43) == 0;
+    cr_expect_eq(pclose(sp), 0);
+    cr_expect(seen, "roadwatch stats prints the commit -> ack histogram");
     term_close(&t);
     cr_assert_eq(eng_stop(&eng, SIGTERM), 0, "clean stop");
     static struct store_pos pts[64];
