@@ -27,7 +27,7 @@
 #define CHUNK_RECS 4096           /* records (trk: slots) per read/write transaction pair */
 #define INFO_COMPACTED "compacted"
 
-static const char *const cdb_names[DDB_N] = {"trk", "raw", "rawv", "pres", "info"};
+static const char *const cdb_names[DDB_N] = DDB_NAMES;
 
 int cpt_log_init(struct store *st)
 {
@@ -223,7 +223,7 @@ out:
     part_rtxn_end(c->src, rt);
     if (rc) {
         mdb_txn_abort(wt);
-        return rc; /* LMDB codes stay positive for the caller's MAP_FULL test */
+        return rc; /* LMDB codes as they are, for the caller's MAP_FULL test */
     }
     rc = mdb_txn_commit(wt);
     return rc;
@@ -423,7 +423,7 @@ static int cpt_swap(struct cpt *c, uint64_t txn0, const char *tmp, unsigned gen)
         bool broken = st->clog->broken;
         pthread_mutex_unlock(&st->clog->mu);
         rc = broken ? -EAGAIN : cpt_replay(c);
-        rc = rc > 0 ? store_mdb_err(rc) : rc;
+        rc = store_err(rc);
     }
     atomic_store(&st->clog->day, INT32_MIN);
     if (!rc)
@@ -516,7 +516,7 @@ static int compact_locked(struct store *st, int32_t day, int force,
         rc = cpt_copy(&c);
     if (!rc)
         rc = cpt_mark(&c, txn0);
-    rc = rc > 0 ? store_mdb_err(rc) : rc;
+    rc = store_err(rc);
     if (!rc) {
         MDB_txn *rt;
         if (part_rtxn(p, &rt) == 0) {

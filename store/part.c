@@ -15,7 +15,7 @@
 #include "engine/base/log.h"
 #include "store/store_int.h"
 
-static const char *const ddb_names[DDB_N] = {"trk", "raw", "rawv", "pres", "info"};
+static const char *const ddb_names[DDB_N] = DDB_NAMES;
 
 #define UNSAFE_FLAGS (MDB_NOSYNC | MDB_WRITEMAP | MDB_MAPASYNC | MDB_NOMETASYNC | MDB_NOLOCK)
 
@@ -147,8 +147,14 @@ static int part_dbis(struct store *st, struct store_part *p)
     int rc = mdb_txn_begin(p->env, NULL, tf, &txn);
     if (rc)
         return store_mdb_err(rc);
-    for (int i = 0; i < DDB_N && !rc; i++)
+    p->absent = 0;
+    for (int i = 0; i < DDB_N && !rc; i++) {
         rc = mdb_dbi_open(txn, ddb_names[i], st->rdonly ? 0 : MDB_CREATE, &p->dbi[i]);
+        if (rc == MDB_NOTFOUND && (i == DDB_RAWT || i == DDB_RAWV)) {
+            p->absent |= 1u << i; /* read-only open of a day of the other format */
+            rc = 0;
+        }
+    }
     MDB_val k = {6, (void *)"format"}, v;
     if (!rc && (rc = mdb_get(txn, p->dbi[DDB_INFO], &k, &v)) == MDB_NOTFOUND && !st->rdonly) {
         uint8_t fv[4] = {0, 0, 0, STORE_FORMAT_VERSION};
@@ -167,6 +173,8 @@ static int part_dbis(struct store *st, struct store_part *p)
             rc = mdb_put(txn, p->dbi[DDB_INFO], &k, &nv, 0);
         }
     }
+    if (!rc && !st->rdonly)
+        rc = rawt_mark_since(txn, p);
     if (rc) {
         mdb_txn_abort(txn);
         return rc == -1 ? RW_E_UNSUPPORTED : store_mdb_err(rc);

@@ -141,35 +141,135 @@ static int raw_block(struct rbuf *rb, struct rawq *q, const MDB_val *key, const 
     return n < 0 ? (int)n : 0;
 }
 
-/* Time-major walk of one day, or the by-vehicle index walk when q->vid is set. */
-static int raw_day_walk(struct rbuf *rb, struct rawq *q, struct store_part *p, MDB_txn *txn)
+/* Time-major walk of the day's blocks with from_ms <= min_ms (from the SET_RANGE position
+ * <from_ms>) up to q->to_ms; q's filter picks the frames. */
+static int raw_time_walk(struct rbuf *rb, struct rawq *q, struct store_part *p, MDB_txn *txn,
+                         int64_t from_ms)
 {
     MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, p->dbi[q->vid ? DDB_RAWV : DDB_RAW], &cur);
+    int rc = mdb_cursor_open(txn, p->dbi[DDB_RAW], &cur);
+    if (rc)
+        return store_mdb_err(rc);
+    uint8_t k[RAW_KEY_LEN];
+    struct raw_key rk = {from_ms, 0, 0, 0, 0};
+    raw_key_enc(k, &rk);
+    MDB_val key = {RAW_KEY_LEN, k}, val;
+    int op = MDB_SET_RANGE;
+    while (!q->stopped && (rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+        op = MDB_NEXT;
+        if (key.mv_size != RAW_KEY_LEN)
+            break;
+        raw_key_dec(key.mv_data, &rk);
+        if (rk.min_ms >= q->to_ms)
+            break;
+        if ((rc = raw_block(rb, q, &key, &val)))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc < 0 ? rc : store_mdb_err(rc);
+}
+
+/* Format 2's index (vid · raw key), for the blocks below <since_ms>. */
+static int raw_rawv_walk(struct rbuf *rb, struct rawq *q, struct store_part *p, MDB_txn *txn,
+                         int64_t since_ms)
+{
+    if (p->absent & (1u << DDB_RAWV))
+        return 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, p->dbi[DDB_RAWV], &cur);
     if (rc)
         return store_mdb_err(rc);
     uint8_t k[RAWV_KEY_LEN] = {(uint8_t)(q->vid >> 24), (uint8_t)(q->vid >> 16),
                                (uint8_t)(q->vid >> 8), (uint8_t)q->vid};
     struct raw_key rk = {q->from_ms - STORE_RAW_SPAN_MS, 0, 0, 0, 0};
-    size_t off = q->vid ? 4 : 0;
-    raw_key_enc(k + off, &rk);
-    MDB_val key = {off + RAW_KEY_LEN, k}, val;
+    raw_key_enc(k + 4, &rk);
+    MDB_val key = {RAWV_KEY_LEN, k}, val;
     int op = MDB_SET_RANGE;
     while (!q->stopped && (rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
         op = MDB_NEXT;
-        if (key.mv_size != off + RAW_KEY_LEN || (off && memcmp(key.mv_data, k, 4) != 0))
+        if (key.mv_size != RAWV_KEY_LEN || memcmp(key.mv_data, k, 4) != 0)
             break;
-        raw_key_dec((uint8_t *)key.mv_data + off, &rk);
-        if (rk.min_ms >= q->to_ms)
+        raw_key_dec((uint8_t *)key.mv_data + 4, &rk);
+        if (rk.min_ms >= q->to_ms || rk.min_ms >= since_ms)
             break;
-        MDB_val bk = {RAW_KEY_LEN, (uint8_t *)key.mv_data + off}, bv = val;
-        if (off && (rc = mdb_get(txn, p->dbi[DDB_RAW], &bk, &bv)))
-            break;
-        if ((rc = raw_block(rb, q, &bk, &bv)))
+        MDB_val bk = {RAW_KEY_LEN, (uint8_t *)key.mv_data + 4}, bv;
+        if ((rc = mdb_get(txn, p->dbi[DDB_RAW], &bk, &bv)) || (rc = raw_block(rb, q, &bk, &bv)))
             break;
     }
     mdb_cursor_close(cur);
     return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc < 0 ? rc : store_mdb_err(rc);
+}
+
+/* Format 3's index (bucket · vid · raw key) over the buckets [b0, b1): one SET_RANGE per
+ * bucket holding anything, empty buckets skipped by where the cursor lands. */
+static int raw_rawt_walk(struct rbuf *rb, struct rawq *q, struct store_part *p, MDB_txn *txn,
+                         uint32_t b0, uint32_t b1)
+{
+    if (p->absent & (1u << DDB_RAWT) || b0 >= b1)
+        return 0;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, p->dbi[DDB_RAWT], &cur);
+    if (rc)
+        return store_mdb_err(rc);
+    static const uint8_t zero[RAW_KEY_LEN];
+    uint8_t k[RAWT_KEY_LEN];
+    for (uint32_t b = b0; b < b1 && !q->stopped;) {
+        rawt_key(k, b, q->vid, zero);
+        MDB_val key = {RAWT_KEY_LEN, k}, val;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+        uint32_t kb = 0, kv = 0;
+        while (rc == 0 && !q->stopped) {
+            if (key.mv_size != RAWT_KEY_LEN) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+            struct rd r;
+            rd_init(&r, key.mv_data, 8);
+            kb = rd_u32(&r);
+            kv = rd_u32(&r);
+            if (kb != b || kv != q->vid)
+                break;
+            MDB_val bk = {RAW_KEY_LEN, (uint8_t *)key.mv_data + 8}, bv;
+            if ((rc = mdb_get(txn, p->dbi[DDB_RAW], &bk, &bv)) || (rc = raw_block(rb, q, &bk, &bv)))
+                break;
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        }
+        if (rc == MDB_NOTFOUND) {
+            rc = 0;
+            break; /* nothing further in the index */
+        }
+        if (rc)
+            break;
+        /* the cursor is on a key past (b, vid): the next bucket that holds anything */
+        if (kb == UINT32_MAX)
+            break;
+        b = kb > b ? (kv <= q->vid ? kb : kb + 1) : b + 1;
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 ? 0 : rc < 0 ? rc : store_mdb_err(rc);
+}
+
+/* Time-major walk of one day, or for q->vid: the legacy index below `since`, the
+ * time-first index up to `flushed`, the blocks themselves from `flushed` on. */
+static int raw_day_walk(struct rbuf *rb, struct rawq *q, struct store_part *p, MDB_txn *txn)
+{
+    int64_t from = q->from_ms - STORE_RAW_SPAN_MS;
+    if (!q->vid)
+        return raw_time_walk(rb, q, p, txn, from);
+    int64_t since, flushed;
+    int rc = rawt_bounds(txn, p, &since, &flushed);
+    if (rc)
+        return store_mdb_err(rc);
+    if (from < since && (rc = raw_rawv_walk(rb, q, p, txn, since)))
+        return rc;
+    if (since == INT64_MAX || q->stopped)
+        return 0;
+    int64_t lo = from > since ? from : since, hi = q->to_ms < flushed ? q->to_ms : flushed;
+    if (lo < hi && (rc = raw_rawt_walk(rb, q, p, txn, rawt_bucket(lo), rawt_bucket(hi - 1) + 1)))
+        return rc;
+    /* from `flushed` on nothing is indexed yet (entries held by the writer) */
+    int64_t t0 = from > flushed ? from : flushed;
+    return q->stopped || t0 >= q->to_ms ? 0 : raw_time_walk(rb, q, p, txn, t0);
 }
 
 int store_raw_read(struct store *st, int64_t from_ms, int64_t to_ms, uint32_t vid,

@@ -36,6 +36,11 @@ int store_mdb_err(int rc)
     }
 }
 
+int store_err(int rc)
+{
+    return (rc >= MDB_KEYEXIST && rc <= MDB_LAST_ERRCODE) || rc > 0 ? store_mdb_err(rc) : rc;
+}
+
 void store_config_default(struct store_config *c)
 {
     memset(c, 0, sizeof *c);
@@ -307,7 +312,7 @@ int store_open(struct store *st)
     if (tidied > 0)
         LOG(LOG_NOTICE, "store", "%s: removed %ld day files a cut-short compaction left",
             st->dir, tidied);
-    if ((rc = cpt_log_init(st)) || (rc = writer_init(st)) || (rc = writer_start(st)))
+    if ((rc = cpt_log_init(st)) || (rc = writer_init(st)) || (rc = rix_recover(st)) || (rc = writer_start(st)))
         return rc;
     if (st->cfg.maint_interval_ms && (rc = maint_start(st)))
         return rc;

@@ -25,7 +25,8 @@
 #define STORE_RAW_FRAME_MAX 65535
 
 /* Day partition databases. */
-enum { DDB_TRK, DDB_RAW, DDB_RAWV, DDB_PRES, DDB_INFO, DDB_N };
+enum { DDB_TRK, DDB_RAW, DDB_RAWV, DDB_PRES, DDB_INFO, DDB_RAWT, DDB_N };
+#define DDB_NAMES {"trk", "raw", "rawv", "pres", "info", "rawt"}
 /* Meta databases. */
 enum { MDB_INFO_, MDB_VEH, MDB_VPHONE, MDB_VPLATE, MDB_VAUTH, MDB_ENT, MDB_PLAT, MDB_USER,
        MDB_GEO, MDB_ALARM, MDB_ALARM_VT, MDB_ALARM_EV, MDB_N_ };
@@ -60,6 +61,7 @@ struct store_part {
     int32_t day;                  /* -1: slot unused */
     MDB_env *env;
     MDB_dbi dbi[DDB_N];
+    unsigned absent;              /* bit per DDB_*: not in this (read-only) day file */
     unsigned refs;                /* under st->mu */
     bool doomed;                  /* being dropped or reopened: no new refs */
     uint64_t last_use;
@@ -99,8 +101,10 @@ struct store {
     struct store_stats stats;
 };
 
-/* Error mapping (LMDB and errno to ours). */
+/* Error mapping (LMDB and errno to ours). store_err: the same for a code that may already
+ * be ours (negative RW_E_* / -errno pass through). */
 int store_mdb_err(int rc);
+int store_err(int rc);
 
 /* Clock. */
 int64_t store_now(const struct store *st);
@@ -161,7 +165,8 @@ static inline uint8_t trk_slot_of(int64_t t)
 struct raw_key { int64_t min_ms; uint32_t boot; uint16_t shard; uint32_t seq; uint16_t sub; };
 void raw_key_enc(uint8_t k[RAW_KEY_LEN], const struct raw_key *rk);
 void raw_key_dec(const uint8_t *k, struct raw_key *rk);
-#define RAWV_KEY_LEN (4 + RAW_KEY_LEN)
+#define RAWV_KEY_LEN (4 + RAW_KEY_LEN)   /* format 2 raw index: vid · raw key */
+#define RAWT_KEY_LEN (8 + RAW_KEY_LEN)   /* format 3: bucket (1 s) · vid · raw key */
 #define PRES_KEY_LEN 9
 void pres_key(uint8_t k[PRES_KEY_LEN], uint8_t bucket, uint32_t cell, uint32_t vid);
 int pres_cell(int32_t lat_e6, int32_t lon_e6, uint32_t *cell);
@@ -242,6 +247,7 @@ struct wctx {
     int32_t *days;
     struct store_stats acc;       /* counters of the commit in progress */
     struct cpt_log *clog;         /* st->clog */
+    struct rix *rix;              /* raw index entries held (rawidx.c) */
 };
 
 int writer_commit(struct store *st, struct wctx *w);
@@ -270,7 +276,7 @@ void stats_add(struct store *st, size_t off, uint64_t n);
  * swap. cpt_txn_begin says whether notes are being taken for <day>; cpt_txn_done after a
  * commit marks the log incomplete if notes started during that transaction. */
 #define CPT_LOG_MAX 16384
-struct cpt_key { uint8_t db, len; uint8_t k[RAWV_KEY_LEN]; };
+struct cpt_key { uint8_t db, len; uint8_t k[RAWT_KEY_LEN]; };
 struct cpt_log {
     _Atomic int32_t day;          /* INT32_MIN: no compaction */
     pthread_mutex_t run;          /* one compaction at a time */
@@ -284,6 +290,30 @@ void cpt_log_fini(struct store *st);
 void cpt_note(struct cpt_log *l, int32_t day, int db, const uint8_t *key, size_t len);
 int cpt_txn_begin(struct cpt_log *l, int32_t day);
 void cpt_txn_done(struct cpt_log *l, int32_t day, int logging);
+
+/* The raw log's time-first index (rawidx.c). rawt_bounds: blocks with min_ms < *since_ms
+ * are indexed by the legacy rawv, blocks from *flushed_ms on by nothing yet (scan them);
+ * rawt_mark_since: at a read-write open. rix_*: writer thread: rix_add one entry (held or
+ * put now), rix_flush in the day's txn (closed buckets, or everything when <all>),
+ * rix_committed after its commit, rix_pending a day due for a flush of its own
+ * (rix_day_txn), rix_recover at open before the writer starts. */
+#define RIX_RING 8                /* buckets held per day */
+#define RIX_DAYS 4                /* days held at once */
+void rawt_key(uint8_t k[RAWT_KEY_LEN], uint32_t bucket, uint32_t vid, const uint8_t *rk);
+uint32_t rawt_bucket(int64_t min_ms);
+int rawt_bounds(MDB_txn *txn, const struct store_part *p, int64_t *since_ms, int64_t *flushed_ms);
+int rawt_mark_since(MDB_txn *txn, struct store_part *p);
+int rix_init(struct wctx *w);
+void rix_fini(struct wctx *w);
+int rix_add(struct wctx *w, struct store_part *p, MDB_txn *txn, uint32_t bucket, uint32_t vid,
+            const uint8_t rk[RAW_KEY_LEN]);
+int rix_flush(struct wctx *w, struct store_part *p, MDB_txn *txn, int all);
+void rix_committed(struct wctx *w, int32_t day);
+int rix_pending(const struct wctx *w, int32_t *day, int *all);
+int rix_day_txn(struct store *st, struct wctx *w, int32_t day, int all);
+int rix_held_day(const struct wctx *w, int32_t *day);
+void rix_forget(struct wctx *w, int32_t day);
+int rix_recover(struct store *st);
 
 /* Integrity walk of one day environment / of meta (verify.c). */
 long verify_day_env(MDB_env *env, const char *name);

@@ -93,6 +93,24 @@ static void chk_rawv(struct vwalk *v, MDB_txn *txn, const MDB_val *k, const MDB_
         bad(v, "raw index points to no block", -ENOENT);
 }
 
+static void chk_rawt(struct vwalk *v, MDB_txn *txn, const MDB_val *k, const MDB_val *d)
+{
+    (void)d;
+    if (k->mv_size != RAWT_KEY_LEN) {
+        bad(v, "raw index key length", RW_E_LENGTH);
+        return;
+    }
+    MDB_val bk = {RAW_KEY_LEN, (uint8_t *)k->mv_data + 8}, bv;
+    struct raw_key rk;
+    raw_key_dec(bk.mv_data, &rk);
+    const uint8_t *b = k->mv_data;
+    uint32_t bucket = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+    if (bucket != rawt_bucket(rk.min_ms))
+        bad(v, "raw index bucket", RW_E_FIELD);
+    else if (mdb_get(txn, v->raw_dbi, &bk, &bv) != 0)
+        bad(v, "raw index points to no block", -ENOENT);
+}
+
 static void chk_pres(struct vwalk *v, MDB_txn *txn, const MDB_val *k, const MDB_val *d)
 {
     (void)txn;
@@ -119,20 +137,27 @@ static void vwalk_fini(struct vwalk *v)
 
 long verify_day_env(MDB_env *env, const char *name)
 {
-    static const char *const names[] = {"trk", "raw", "rawv", "pres"};
+    static const char *const names[] = {"trk", "raw", "rawv", "pres", "rawt"};
     void (*const fns[])(struct vwalk *, MDB_txn *, const MDB_val *, const MDB_val *) = {
-        chk_trk, chk_raw, chk_rawv, chk_pres};
+        chk_trk, chk_raw, chk_rawv, chk_pres, chk_rawt};
     struct vwalk v;
     MDB_txn *txn = NULL;
     int rc = vwalk_init(&v, name);
     if (!rc)
         rc = store_mdb_err(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
-    MDB_dbi dbi[4];
-    for (int i = 0; i < 4 && !rc; i++)
+    MDB_dbi dbi[5];
+    unsigned absent = 0;
+    for (int i = 0; i < 5 && !rc; i++) {
         rc = store_mdb_err(mdb_dbi_open(txn, names[i], 0, &dbi[i]));
+        if (rc == -ENOENT && i >= 4) { /* rawt: a format 2 day */
+            absent |= 1u << i;
+            rc = 0;
+        }
+    }
     v.raw_dbi = rc ? 0 : dbi[1];
-    for (int i = 0; i < 4 && !rc; i++)
-        rc = walk_db(txn, dbi[i], &v, fns[i]);
+    for (int i = 0; i < 5 && !rc; i++)
+        if (!(absent & (1u << i)))
+            rc = walk_db(txn, dbi[i], &v, fns[i]);
     if (rc)
         bad(&v, "walk", rc);
     if (txn)

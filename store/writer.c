@@ -232,6 +232,8 @@ int writer_init(struct store *st)
     w->mq = mem_calloc(MQ_CAP, sizeof *w->mq);
     w->clog = st->clog;
     int sc = trk_scr_init(&w->scr, segb);
+    if (!sc)
+        sc = rix_init(w);
     if (!w->pend || !w->refs || !w->days || !w->merged || !w->inc || !w->rawp || !w->enc ||
         !w->tmp || !w->zc || !w->zd || !w->mq || sc)
         return -ENOMEM;
@@ -249,6 +251,7 @@ void writer_fini(struct store *st)
         mem_free(w->days);
         mem_free(w->mq);
         trk_scr_fini(&w->scr);
+        rix_fini(w);
         mem_free(w->merged);
         mem_free(w->inc);
         mem_free(w->rawp);
@@ -339,6 +342,20 @@ static void *writer_main(void *arg)
         if (w->npend == 0) {
             if (w->mq_head != w->mq_tail) { /* idle: merge closed slots (also at stop) */
                 track_merge_idle(st, w);
+                continue;
+            }
+            int32_t d;
+            int all;
+            /* idle: write the raw index entries held (all of them at stop) */
+            if (rix_pending(w, &d, &all) || (stop && rix_held_day(w, &d))) {
+                int rc = rix_day_txn(st, w, d, all || stop);
+                if (rc && stop) { /* the next open indexes those blocks again */
+                    LOG(LOG_WARN, "store", "day %d: raw index entries left to the next open: %s",
+                        d, err_str(rc));
+                    rix_forget(w, d);
+                } else if (rc) {
+                    sleep_us(10000);
+                }
                 continue;
             }
             if (stop)

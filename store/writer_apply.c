@@ -128,28 +128,23 @@ static int raw_block_put(struct store *st, struct wctx *w, struct store_part *p,
                          const struct store_batch *b, size_t n, int64_t min_ms, uint16_t sub)
 {
     struct raw_key rk = {min_ms, st->boot, (uint16_t)b->shard, (uint32_t)b->seq, sub};
-    uint8_t k[RAWV_KEY_LEN];
-    raw_key_enc(k + 4, &rk);
+    uint8_t k[RAW_KEY_LEN];
+    raw_key_enc(k, &rk);
     long len = rawblk_encode(w->rawp, n, min_ms, w->enc, w->enc_cap, w->zc, w->tmp,
                              w->tmp_cap);
     if (len < 0)
         return (int)len;
-    MDB_val key = {RAW_KEY_LEN, k + 4}, val = {(size_t)len, w->enc};
+    MDB_val key = {RAW_KEY_LEN, k}, val = {(size_t)len, w->enc};
     int rc = mdb_put(txn, p->dbi[DDB_RAW], &key, &val, 0);
-    cpt_note(w->clog, p->day, DDB_RAW, k + 4, RAW_KEY_LEN);
-    uint32_t last = 0;
+    cpt_note(w->clog, p->day, DDB_RAW, k, RAW_KEY_LEN);
+    /* The by-vehicle index, time-first (rawidx.c): one entry per vehicle of the block. */
+    uint32_t last = 0, bucket = rawt_bucket(min_ms);
     for (size_t i = 0; i < n && !rc; i++) {
         uint32_t vid = w->rawp[i]->vehicle_id;
         if (vid == 0 || vid == last)
             continue;
         last = vid;
-        k[0] = (uint8_t)(vid >> 24);
-        k[1] = (uint8_t)(vid >> 16);
-        k[2] = (uint8_t)(vid >> 8);
-        k[3] = (uint8_t)vid;
-        MDB_val ik = {RAWV_KEY_LEN, k}, iv = {0, NULL};
-        rc = mdb_put(txn, p->dbi[DDB_RAWV], &ik, &iv, 0);
-        cpt_note(w->clog, p->day, DDB_RAWV, k, RAWV_KEY_LEN);
+        rc = rix_add(w, p, txn, bucket, vid, k);
     }
     w->acc.raw_frames += n;
     return store_mdb_err(rc);
@@ -212,12 +207,15 @@ static int writer_day(struct store *st, struct wctx *w, int32_t day)
         if (rc)
             break;
         rc = day_apply(st, w, p, txn, &merged);
+        if (!rc)
+            rc = store_err(rix_flush(w, p, txn, 0));
         if (rc)
             mdb_txn_abort(txn);
         else
             rc = store_mdb_err(mdb_txn_commit(txn));
         if (rc == 0) {
             w->mq_head += merged;
+            rix_committed(w, day);
             cpt_txn_done(w->clog, day, logging);
         }
         if (rc != RW_E_LIMIT)
@@ -244,6 +242,16 @@ int writer_commit(struct store *st, struct wctx *w)
         int rc = writer_day(st, w, w->days[i]);
         if (rc)
             return rc;
+    }
+    /* A day that no longer receives frames still holds raw index entries: write them. */
+    int32_t d;
+    int all;
+    if (rix_pending(w, &d, &all) && all) {
+        int planned = 0;
+        for (unsigned i = 0; i < nd; i++)
+            planned |= w->days[i] == d;
+        if (!planned)
+            return rix_day_txn(st, w, d, 1);
     }
     return 0;
 }

@@ -395,8 +395,9 @@ int main(int argc, char **argv)
     s = write_day(st, veh, day0, 1, gen_noise, NULL);
     printf(", \"write_points_per_s_raw_on\": %.0f", veh * 2880 / s);
     store_close(st);
-    double per = (double)(db_bytes(d2, "raw") + db_bytes(d2, "rawv")) / (veh * 2880.0);
-    printf(", \"raw_bytes_per_58B_frame\": %.2f", per); /* pages of raw + rawv */
+    double per = (double)(db_bytes(d2, "raw") + db_bytes(d2, "rawv") + db_bytes(d2, "rawt")) /
+                 (veh * 2880.0);
+    printf(", \"raw_bytes_per_58B_frame\": %.2f", per); /* pages of raw + its index */
 
     /* 3. restore rate of the raw-log store */
     st = open_bench(d2, &c);
