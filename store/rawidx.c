@@ -205,6 +205,8 @@ int rix_add(struct wctx *w, struct store_part *p, MDB_txn *txn, uint32_t bucket,
         return rc;
     /* Direct: a bucket already written (or being written: its sorted order is in use), a
      * bucket beyond the ring (a clock jump), or too much held. */
+    if (d && bucket > d->max_seen)
+        d->max_seen = bucket;
     if (!d || bucket < d->base || (bucket == d->base && d->done) ||
         bucket >= d->base + RIX_RING || x->total >= RIX_PENDING_MAX)
         return direct_put(w, p, txn, bucket, vid, rk);
@@ -225,7 +227,6 @@ int rix_add(struct wctx *w, struct store_part *p, MDB_txn *txn, uint32_t bucket,
     b->n++;
     b->sorted = false;
     x->total++;
-    d->max_seen = bucket > d->max_seen ? bucket : d->max_seen;
     return 0;
 }
 
@@ -305,8 +306,20 @@ int rix_flush(struct wctx *w, struct store_part *p, MDB_txn *txn, int all)
     uint8_t k[RAWT_KEY_LEN];
     MDB_cursor *cur = NULL;
     int rc = 0;
-    while (budget && !rc && d->pend_base < d->base + RIX_RING) {
+    while (budget && !rc) {
         uint32_t bk = d->pend_base;
+        if (bk >= d->base + RIX_RING) {
+            /* The whole ring is written. Buckets beyond it hold nothing in memory (their
+             * entries went in directly, in the txn of their blocks): skip the closed ones. */
+            uint32_t to = all ? d->max_seen + 1 : d->max_seen - 1;
+            if (to > bk) {
+                rc = info_put_i64(txn, p->dbi[DDB_INFO], &k_flushed, (int64_t)to);
+                cpt_note(w->clog, p->day, DDB_INFO, k_flushed.mv_data, k_flushed.mv_size);
+                d->pend_base = to;
+                d->pend_done = 0;
+            }
+            break;
+        }
         /* A bucket is closed once a bucket two newer began (one of slack for shards). */
         if (all ? bk > d->max_seen : d->max_seen < bk + 2)
             break;
@@ -355,7 +368,11 @@ void rix_committed(struct wctx *w, int32_t day)
         struct rix_day *d = &x->d[i];
         if (d->day != day)
             continue;
-        for (; d->base < d->pend_base; d->base++) {
+        for (unsigned s = 0; d->base < d->pend_base; d->base++, s++) {
+            if (s >= RIX_RING) { /* a skip past the ring: its slots are already free */
+                d->base = d->pend_base;
+                break;
+            }
             struct rix_bkt *b = &d->b[d->base % RIX_RING];
             x->total -= b->n;
             b->n = 0;
@@ -435,11 +452,10 @@ int rix_held_day(const struct wctx *w, int32_t *day)
 {
     const struct rix *x = w->rix;
     for (int i = 0; i < RIX_DAYS; i++)
-        for (int j = 0; x->d[i].day != INT32_MIN && j < RIX_RING; j++)
-            if (x->d[i].b[j].n) {
-                *day = x->d[i].day;
-                return 1;
-            }
+        if (x->d[i].day != INT32_MIN && x->d[i].base <= x->d[i].max_seen) {
+            *day = x->d[i].day; /* entries held, or the flushed mark behind the last bucket */
+            return 1;
+        }
     return 0;
 }
 

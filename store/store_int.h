@@ -311,7 +311,7 @@ int rix_flush(struct wctx *w, struct store_part *p, MDB_txn *txn, int all);
 void rix_committed(struct wctx *w, int32_t day);
 int rix_pending(const struct wctx *w, int32_t *day, int *all);
 int rix_day_txn(struct store *st, struct wctx *w, int32_t day, int all);
-int rix_held_day(const struct wctx *w, int32_t *day);
+int rix_held_day(const struct wctx *w, int32_t *day); /* anything left to write or mark */
 void rix_forget(struct wctx *w, int32_t day);
 int rix_recover(struct store *st);
 

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "store/store_int.h"
 #include "tests/unit/store/test_util.h"
 
 #define VEH 60
@@ -337,4 +338,124 @@ Test(compact_fmt, format_2_store_is_read_and_marked_3)
         mdb_env_close(env);
     }
     tu_rmrf(d);
+}
+
+static int count_cb(const struct store_raw *r, void *ctx)
+{
+    (void)r;
+    (*(int *)ctx)++;
+    return 0;
+}
+
+/* A day file as format 2 wrote it (row-coded track segment, rawv index, presence keys
+ * bucket · cell · vid, format 2 mark), made by hand: read, written to, verified and
+ * compacted by this build. */
+Test(compact, format_2_day_is_read_written_and_compacted)
+{
+    int32_t day = store_day_of(day0);
+    store_close(st);
+    char path[400];
+    int y;
+    unsigned mo, dd;
+    rw_civil_from_days(day, &y, &mo, &dd);
+    snprintf(path, sizeof path, "%s/day-%04d%02u%02u.mdb", dir, y, mo, dd);
+    MDB_env *env;
+    MDB_txn *t;
+    MDB_dbi trk, raw, rawv, pres, info;
+    cr_assert_eq(mdb_env_create(&env), 0);
+    mdb_env_set_maxdbs(env, 8);
+    mdb_env_set_mapsize(env, 16u << 20);
+    cr_assert_eq(mdb_env_open(env, path, MDB_NOSUBDIR, 0640), 0);
+    cr_assert_eq(mdb_txn_begin(env, NULL, 0, &t), 0);
+    cr_assert_eq(mdb_dbi_open(t, "trk", MDB_CREATE, &trk), 0);
+    cr_assert_eq(mdb_dbi_open(t, "raw", MDB_CREATE, &raw), 0);
+    cr_assert_eq(mdb_dbi_open(t, "rawv", MDB_CREATE, &rawv), 0);
+    cr_assert_eq(mdb_dbi_open(t, "pres", MDB_CREATE, &pres), 0);
+    cr_assert_eq(mdb_dbi_open(t, "info", MDB_CREATE, &info), 0);
+    uint8_t fv[4] = {0, 0, 0, 2};
+    MDB_val k = {6, "format"}, v = {4, fv};
+    cr_assert_eq(mdb_put(t, info, &k, &v, 0), 0);
+    /* vehicle 9: 30 points in slot 3 (row codec), their presence entries, 30 frames */
+    static struct store_pos pts[30];
+    static uint8_t enc[65536];
+    int64_t ts = day0 + 3 * 1200;
+    for (int i = 0; i < 30; i++)
+        tu_pos(&pts[i], 9, ts + i * 30, 5);
+    long n = seg_encode_plain(pts, 30, enc, sizeof enc);
+    cr_assert_gt(n, 0);
+    uint8_t tk[TRK_KEY_LEN];
+    trk_key(tk, 9, 3);
+    k = (MDB_val){TRK_KEY_LEN, tk};
+    v = (MDB_val){(size_t)n, enc};
+    cr_assert_eq(mdb_put(t, trk, &k, &v, 0), 0);
+    for (int i = 0; i < 30; i++) {
+        uint32_t cell;
+        cr_assert_eq(pres_cell(pts[i].lat_e6, pts[i].lon_e6, &cell), 0);
+        uint8_t pk[PRES_KEY_LEN];
+        int64_t sod = (pts[i].gnss_time + 8 * 3600) % 86400;
+        pres_key(pk, (uint8_t)(sod / STORE_PRES_BUCKET_S), cell, 9);
+        k = (MDB_val){PRES_KEY_LEN, pk};
+        v = (MDB_val){0, NULL};
+        cr_assert_eq(mdb_put(t, pres, &k, &v, 0), 0);
+    }
+    uint8_t frame[20];
+    memset(frame, 7, sizeof frame);
+    static struct store_raw fr[30];
+    const struct store_raw *fp[30];
+    for (int i = 0; i < 30; i++) {
+        fr[i] = (struct store_raw){pts[i].recv_time_ms, 1, 9, 0, 0, 4, {10, 0, 0, 3}, 7000,
+                                   {frame, sizeof frame}};
+        fp[i] = &fr[i];
+    }
+    static uint8_t tmp[65536];
+    n = rawblk_encode(fp, 30, fr[0].recv_time_ms, enc, sizeof enc, NULL, tmp, sizeof tmp);
+    cr_assert_gt(n, 0);
+    struct raw_key rk = {fr[0].recv_time_ms, 1, 0, 1, 0};
+    uint8_t rkb[RAWV_KEY_LEN] = {0, 0, 0, 9};
+    raw_key_enc(rkb + 4, &rk);
+    k = (MDB_val){RAW_KEY_LEN, rkb + 4};
+    v = (MDB_val){(size_t)n, enc};
+    cr_assert_eq(mdb_put(t, raw, &k, &v, 0), 0);
+    k = (MDB_val){RAWV_KEY_LEN, rkb};
+    v = (MDB_val){0, NULL};
+    cr_assert_eq(mdb_put(t, rawv, &k, &v, 0), 0);
+    cr_assert_eq(mdb_txn_commit(t), 0);
+    mdb_env_close(env);
+
+    st = tu_open(&cfg);
+    cr_assert_eq(store_track_read(st, 9, day0, day0 + 86400, got, 4096), 30);
+    for (int i = 0; i < 30; i++)
+        cr_expect(tu_pos_eq(&pts[i], &got[i]), "format 2 point %d", i);
+    int nf = 0;
+    cr_assert_eq(store_raw_read(st, day0 * 1000, (day0 + 86400) * 1000, 9, 0, count_cb, &nf), 0);
+    cr_expect_eq(nf, 30, "frames through rawv");
+    struct store_area a = {pts[0].lat_e6 - 100, pts[0].lat_e6 + 100, pts[0].lon_e6 - 100,
+                           pts[0].lon_e6 + 100};
+    struct store_span sp = {ts, ts + 600};
+    uint32_t ids[4];
+    cr_expect_eq(store_presence_query(st, &a, 1, &sp, 1, 0, 0, ids, 4), 1, "format 2 presence");
+    /* written to by this build: more points and frames for vehicle 9 in the same day */
+    struct store_batch *b;
+    cr_assert_eq(store_batch_get(st, 0, &b), 0);
+    struct store_pos q;
+    tu_pos(&q, 9, ts + 2000, 6);
+    cr_assert_eq(store_batch_add_pos(b, &q), 0);
+    struct store_raw r = {q.recv_time_ms, 2, 9, 0, 0, 4, {10, 0, 0, 3}, 7000, {frame, 20}};
+    cr_assert_eq(store_batch_add_raw(b, &r), 0);
+    cr_assert_eq(tu_submit_wait(st, 0, b), 0);
+    cr_expect_eq(store_track_read(st, 9, day0, day0 + 86400, got, 4096), 31);
+    nf = 0;
+    cr_assert_eq(store_raw_read(st, day0 * 1000, (day0 + 86400) * 1000, 9, 0, count_cb, &nf), 0);
+    cr_expect_eq(nf, 31, "frames through rawv and rawt");
+    cr_expect_eq(store_verify(st), 0);
+    /* compacted: every form converted, all the same */
+    cr_assert_eq(compact_now(day, 0), 0);
+    cr_expect_eq(store_track_read(st, 9, day0, day0 + 86400, got, 4096), 31);
+    for (int i = 0; i < 30; i++)
+        cr_expect(tu_pos_eq(&pts[i], &got[i]), "compacted point %d", i);
+    nf = 0;
+    cr_assert_eq(store_raw_read(st, day0 * 1000, (day0 + 86400) * 1000, 9, 0, count_cb, &nf), 0);
+    cr_expect_eq(nf, 31);
+    cr_expect_eq(store_presence_query(st, &a, 1, &sp, 1, 0, 0, ids, 4), 1);
+    cr_expect_eq(store_verify(st), 0);
 }

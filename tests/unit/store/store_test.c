@@ -449,7 +449,7 @@ Test(store_cfg, map_grows_under_load)
     static struct store_pos p[256];
     int64_t t0 = time(NULL) - 3600;
     uint64_t rs = 1;
-    for (int round = 0; round < 40; round++) {
+    for (int round = 0; round < 100; round++) { /* ~2.5 MB: the 1 MB map must grow */
         struct store_batch *b;
         cr_assert_eq(store_batch_get(s, 0, &b), 0);
         for (int i = 0; i < 256; i++) {
