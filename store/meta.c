@@ -344,6 +344,91 @@ int store_vehicle_foreach(struct store *st, store_vehicle_fn cb, void *ctx)
     return meta_read(st, veh_foreach_op, &f);
 }
 
+struct regb { struct store_reg *r; size_t n; int open_mode; };
+
+/* One registration in the batch's txn; returns an LMDB-level failure only (the item's own
+ * outcome goes to r->result). */
+static int reg_one(struct store *st, MDB_txn *txn, struct store_reg *r, int open_mode)
+{
+    char ph[21];
+    uint32_t id = 0;
+    r->id = 0;
+    if (store_phone_norm(r->phone, ph) || r->plate_len > 32 || r->code_len == 0 ||
+        r->code_len > sizeof r->code) {
+        r->result = RW_E_FIELD;
+        return 0;
+    }
+    int rc = idx_get(st, txn, MDB_VPHONE, ph, strlen(ph), &id);
+    if (rc == -ENOENT && r->plate_len == 0) { /* an unknown phone without a plate */
+        r->result = open_mode ? RW_E_FIELD : STORE_REG_VEHICLE_UNKNOWN;
+        return 0;
+    }
+    if (rc == -ENOENT) {
+        uint8_t pk[40];
+        rc = idx_get(st, txn, MDB_VPLATE, pk, plate_key(pk, r->plate, r->plate_len, r->colour),
+                     &id);
+        if (rc == 0) {
+            r->result = open_mode ? STORE_REG_VEHICLE_TAKEN : STORE_REG_TERMINAL_UNKNOWN;
+            return 0;
+        }
+        if (rc != -ENOENT)
+            return rc;
+        if (!open_mode) {
+            r->result = STORE_REG_VEHICLE_UNKNOWN;
+            return 0;
+        }
+        struct store_vehicle v;
+        memset(&v, 0, sizeof v);
+        memcpy(v.plate, r->plate, r->plate_len);
+        v.plate_len = r->plate_len;
+        v.colour = r->colour;
+        memcpy(v.phone, ph, sizeof ph);
+        snprintf(v.terminal_id, sizeof v.terminal_id, "%.*s", (int)sizeof r->terminal_id,
+                 r->terminal_id);
+        if ((rc = veh_put_txn(st, txn, &v)) == RW_E_DUPLICATE) {
+            r->result = STORE_REG_VEHICLE_TAKEN;
+            return 0;
+        }
+        if (rc)
+            return rc;
+        id = v.id;
+    } else if (rc) {
+        return rc;
+    }
+    uint8_t k[4];
+    u32be(k, id);
+    MDB_val key = {4, k}, val = {r->code_len, r->code};
+    if ((rc = mdb_put(txn, st->mdbi[MDB_VAUTH], &key, &val, 0)))
+        return store_mdb_err(rc);
+    r->result = STORE_REG_OK;
+    r->id = id;
+    return 0;
+}
+
+static int reg_batch_op(struct store *st, MDB_txn *txn, void *ctx)
+{
+    struct regb *b = ctx;
+    for (size_t i = 0; i < b->n; i++) {
+        int rc = reg_one(st, txn, &b->r[i], b->open_mode);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int store_register_batch(struct store *st, struct store_reg *r, size_t n, int open_mode)
+{
+    if (n == 0)
+        return 0;
+    struct regb b = {r, n, open_mode};
+    int rc = meta_write(st, reg_batch_op, &b);
+    for (size_t i = 0; rc && i < n; i++) {
+        r[i].result = rc;
+        r[i].id = 0;
+    }
+    return rc;
+}
+
 struct vauth { uint32_t id; const uint8_t *code; size_t len; uint8_t *out; size_t cap; };
 
 static int auth_set_op(struct store *st, MDB_txn *txn, void *ctx)

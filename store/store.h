@@ -325,6 +325,30 @@ int store_vehicle_put(struct store *st, struct store_vehicle *v);
 /* Auto-enrolment ('open' mode): allocates an id for <v> (whose id is ignored) and stores
  * it; returns the id in <*id>. RW_E_DUPLICATE as above. */
 int store_vehicle_enrol(struct store *st, const struct store_vehicle *v, uint32_t *id);
+
+/* Terminal registrations (JT/T 808 0x0100) in one durable meta transaction, so that a
+ * storm of first registrations costs one fsync per batch, not two per terminal. Results
+ * are the 0x8100 result codes. */
+enum store_reg_result {
+    STORE_REG_OK = 0,
+    STORE_REG_VEHICLE_TAKEN = 1,   /* the plate belongs to another terminal */
+    STORE_REG_VEHICLE_UNKNOWN = 2, /* strict mode: neither phone nor plate is registered */
+    STORE_REG_TERMINAL_UNKNOWN = 4,/* strict mode: the plate is registered, this phone not */
+};
+struct store_reg {
+    char phone[21];               /* in: terminal phone (digits; normalised here) */
+    uint8_t plate[32];            /* in: plate (GBK, trimmed), colour */
+    uint8_t plate_len, colour;
+    char terminal_id[32];         /* in: terminal id, for an enrolment */
+    uint8_t code[32];             /* in: the authentication code to issue */
+    uint8_t code_len;
+    int result;                   /* out: enum store_reg_result, or a negative code */
+    uint32_t id;                  /* out: the vehicle, when result == STORE_REG_OK */
+};
+/* Runs <n> registrations in order (a later item sees an earlier one's enrolment): the
+ * vehicle of the phone, else (<open_mode>) a new vehicle for a free plate, then its code.
+ * Returns 0 with every item's result set, or a negative code: nothing took effect. */
+int store_register_batch(struct store *st, struct store_reg *r, size_t n, int open_mode);
 int store_vehicle_get(struct store *st, uint32_t id, struct store_vehicle *out);
 int store_vehicle_by_phone(struct store *st, const char *phone, struct store_vehicle *out);
 int store_vehicle_by_plate(struct store *st, const uint8_t *plate, size_t len, uint8_t colour,

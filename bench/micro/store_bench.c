@@ -409,6 +409,38 @@ int main(int argc, char **argv)
     printf(", \"restore_MB_per_s\": %.1f, \"restore_rc\": %d",
            (double)dir_bytes(rs, "") / 1e6 / rsec, rc);
 
+    /* 3b. terminal registrations (open mode, each a new vehicle and its auth code): one
+     * durable transaction each, then batches of 64 as the registration service runs them */
+    {
+        char d5[300];
+        snprintf(d5, sizeof d5, "%s/reg", dir);
+        st = open_bench(d5, &c);
+        static struct store_reg regs[64];
+        double rate[2];
+        for (int mode = 0; mode < 2; mode++) {
+            int chunk = mode ? 64 : 1, total = 2048;
+            uint64_t t0 = bench_now_ns();
+            for (int i = 0; i < total; i += chunk) {
+                for (int j = 0; j < chunk; j++) {
+                    struct store_reg *r = &regs[j];
+                    memset(r, 0, sizeof *r);
+                    snprintf(r->phone, sizeof r->phone, "139%08d", mode * 100000 + i + j);
+                    r->plate_len = (uint8_t)snprintf((char *)r->plate, sizeof r->plate, "B%d%05d",
+                                                     mode, i + j);
+                    r->colour = 2;
+                    r->code_len = 16;
+                    memset(r->code, 'a' + j % 26, 16);
+                }
+                if (store_register_batch(st, regs, (size_t)chunk, 1) != 0 || regs[0].result != 0)
+                    fprintf(stderr, "registration failed\n");
+            }
+            rate[mode] = total / ((double)(bench_now_ns() - t0) / 1e9);
+        }
+        printf(", \"registrations_per_s_single\": %.0f, \"registrations_per_s_batch64\": %.0f",
+               rate[0], rate[1]);
+        store_close(st);
+    }
+
     /* 4. area x time: <aveh> vehicles, one point every 10 min over 1 deg x 1 deg */
     st = open_bench(d3, &c);
     struct store_batch *b;

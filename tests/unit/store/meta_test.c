@@ -233,3 +233,65 @@ Test(meta, enterprise_and_geo)
     cr_assert_eq(store_geo_del(st, 3), 0);
     cr_expect_eq(store_geo_get(st, 3, &kind, buf, sizeof buf), -ENOENT);
 }
+
+static void mkreg(struct store_reg *r, const char *phone, const char *plate, uint8_t colour,
+                  const char *code)
+{
+    memset(r, 0, sizeof *r);
+    snprintf(r->phone, sizeof r->phone, "%s", phone);
+    r->plate_len = (uint8_t)strlen(plate);
+    memcpy(r->plate, plate, r->plate_len);
+    r->colour = colour;
+    snprintf(r->terminal_id, sizeof r->terminal_id, "T-%s", phone);
+    r->code_len = (uint8_t)strlen(code);
+    memcpy(r->code, code, r->code_len);
+}
+
+/* Batched registration: one transaction, items in order, each with its 0x8100 result. */
+Test(meta, register_batch_results_in_order)
+{
+    struct store_vehicle v;
+    mkveh(&v, "KNOWN1", 2, "013800000001");
+    cr_assert_eq(store_vehicle_put(st, &v), 0);
+    uint32_t known = v.id;
+    static struct store_reg r[8];
+    /* strict mode */
+    mkreg(&r[0], "13800000001", "", 2, "code-a");        /* known phone, no plate */
+    mkreg(&r[1], "13900000009", "KNOWN1", 2, "code-b");  /* plate of another phone */
+    mkreg(&r[2], "13900000010", "NEW1", 2, "code-c");    /* nothing known */
+    mkreg(&r[3], "13x", "NEW2", 2, "code-d");            /* not a phone */
+    cr_assert_eq(store_register_batch(st, r, 4, 0), 0);
+    cr_expect_eq(r[0].result, STORE_REG_OK);
+    cr_expect_eq(r[0].id, known);
+    cr_expect_eq(r[1].result, STORE_REG_TERMINAL_UNKNOWN);
+    cr_expect_eq(r[2].result, STORE_REG_VEHICLE_UNKNOWN);
+    cr_expect_eq(r[3].result, RW_E_FIELD);
+    uint8_t code[64];
+    int n = store_vehicle_get_auth(st, known, code, sizeof code);
+    cr_assert_eq(n, 6);
+    cr_expect_eq(memcmp(code, "code-a", 6), 0);
+    /* open mode: enrol, and a later item sees an earlier one's enrolment */
+    mkreg(&r[0], "13900000010", "NEW1", 2, "code-e");    /* enrolled */
+    mkreg(&r[1], "13900000011", "NEW1", 2, "code-f");    /* same plate, other phone */
+    mkreg(&r[2], "013900000010", "NEW1", 2, "code-g");   /* the first again: new code */
+    mkreg(&r[3], "13900000012", "KNOWN1", 2, "code-h");  /* plate taken */
+    mkreg(&r[4], "13900000013", "", 2, "code-i");        /* unknown, no plate: refused */
+    cr_assert_eq(store_register_batch(st, r, 5, 1), 0);
+    cr_expect_eq(r[0].result, STORE_REG_OK);
+    cr_expect_gt(r[0].id, known);
+    cr_expect_eq(r[1].result, STORE_REG_VEHICLE_TAKEN);
+    cr_expect_eq(r[2].result, STORE_REG_OK);
+    cr_expect_eq(r[2].id, r[0].id);
+    cr_expect_eq(r[3].result, STORE_REG_VEHICLE_TAKEN);
+    cr_expect_lt(r[4].result, 0);
+    cr_assert_eq(store_vehicle_by_phone(st, "13900000010", &v), 0);
+    cr_expect_str_eq(v.terminal_id, "T-13900000010");
+    n = store_vehicle_get_auth(st, v.id, code, sizeof code);
+    cr_assert_eq(n, 6);
+    cr_expect_eq(memcmp(code, "code-g", 6), 0, "the latest code wins");
+    /* durable: after a restart */
+    store_close(st);
+    st = tu_open(&cfg);
+    cr_assert_eq(store_vehicle_by_phone(st, "13900000010", &v), 0);
+    cr_expect_eq(store_vehicle_get_auth(st, v.id, code, sizeof code), 6);
+}
