@@ -141,7 +141,7 @@ static void cpt_remember(struct cpt *c, const MDB_val *k)
 static int cpt_chunk(struct cpt *c, int db, int *done)
 {
     MDB_txn *rt, *wt;
-    MDB_cursor *rc_, *wc;
+    MDB_cursor *rc_ = NULL, *wc = NULL;
     int rc = part_rtxn(c->src, &rt);
     if (rc)
         return rc;
@@ -220,6 +220,8 @@ static int cpt_chunk(struct cpt *c, int db, int *done)
         rc = 0;
     }
 out:
+    if (rc_) /* a read txn's cursor is not freed with its txn */
+        mdb_cursor_close(rc_);
     part_rtxn_end(c->src, rt);
     if (rc) {
         mdb_txn_abort(wt);
