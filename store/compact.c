@@ -4,12 +4,13 @@
  * page is split at its middle and stays about half full; slots whose merge was lost in a
  * crash keep their tail records. Once a day is closed (compact_after_days), the
  * maintenance thread copies it into a new file generation: every track slot merged into
- * one columnar base segment, every record put with MDB_APPEND (pages 100 % full), in
+ * one columnar base segment, every record put with MDB_APPEND (pages 100 % full), read in
  * chunks of short read transactions of the live day (ingest is never held up; the
- * partition's rwlock is taken only per chunk). Then, under the partition table lock:
- * if the day's last transaction id is still the one the copy started from, the old file
- * is closed and replaced by the new generation; if late data changed the day meanwhile,
- * the copy is thrown away and tried again at the next check. A crash at any point leaves
+ * partition's rwlock is taken only per chunk) and written in one write transaction of
+ * the new file. Keys the writer writes to the day meanwhile are noted (cpt_log) and
+ * replayed into the copy before the swap, which happens holding the day: the old file is
+ * closed and replaced by the new generation. If the log overflowed, the copy is thrown
+ * away (-EAGAIN) and tried again at the next check. A crash at any point leaves
  * either the old generation or both (part_tidy keeps the newest complete one). Maintenance
  * thread (or a test's thread) only; never two compactions at once. */
 #include <errno.h>
@@ -85,6 +86,7 @@ struct cpt {
     struct store *st;
     struct store_part *src;
     MDB_env *dst;
+    MDB_txn *wt;                  /* the copy's one write transaction */
     MDB_dbi ddbi[DDB_N];
     struct trk_scr scr;
     ZSTD_CCtx *zc;
@@ -140,15 +142,11 @@ static void cpt_remember(struct cpt *c, const MDB_val *k)
 /* Copies up to CHUNK_RECS records of database <db>; *done = 1 when it reached the end. */
 static int cpt_chunk(struct cpt *c, int db, int *done)
 {
-    MDB_txn *rt, *wt;
+    MDB_txn *rt, *wt = c->wt;
     MDB_cursor *rc_ = NULL, *wc = NULL;
     int rc = part_rtxn(c->src, &rt);
     if (rc)
         return rc;
-    if ((rc = mdb_txn_begin(c->dst, NULL, 0, &wt))) {
-        part_rtxn_end(c->src, rt);
-        return store_mdb_err(rc);
-    }
     if ((rc = mdb_cursor_open(rt, c->src->dbi[db], &rc_)) ||
         (rc = mdb_cursor_open(wt, c->ddbi[db], &wc)))
         goto out;
@@ -222,48 +220,54 @@ static int cpt_chunk(struct cpt *c, int db, int *done)
 out:
     if (rc_) /* a read txn's cursor is not freed with its txn */
         mdb_cursor_close(rc_);
+    if (wc)
+        mdb_cursor_close(wc);
     part_rtxn_end(c->src, rt);
-    if (rc) {
-        mdb_txn_abort(wt);
-        return rc; /* LMDB codes as they are, for the caller's MAP_FULL test */
-    }
-    rc = mdb_txn_commit(wt);
-    return rc;
+    return rc; /* LMDB codes as they are, for the caller's MAP_FULL test */
 }
 
-static int cpt_open_dbis(struct cpt *c)
+/* Copies every database into c->dst in one write transaction (nobody else uses the new
+ * file: there is no reason to commit in between, and each commit would leave the pages
+ * it copied on the free list), with the "compacted" mark; the reads are chunked. On
+ * MDB_MAP_FULL the copy starts again on a map twice the size. Returns 0, an LMDB code
+ * or a negative code. */
+static int cpt_copy(struct cpt *c, uint64_t txn0)
 {
-    MDB_txn *t;
-    int rc = mdb_txn_begin(c->dst, NULL, 0, &t);
-    for (int i = 0; i < DDB_N && !rc; i++)
-        rc = mdb_dbi_open(t, cdb_names[i], MDB_CREATE, &c->ddbi[i]);
-    if (rc) {
-        if (t)
-            mdb_txn_abort(t);
-        return rc;
-    }
-    return mdb_txn_commit(t);
-}
-
-/* Copies every database into c->dst. Returns 0, an LMDB code or a negative code. */
-static int cpt_copy(struct cpt *c)
-{
-    int rc = cpt_open_dbis(c);
-    for (int db = 0; db < DDB_N && !rc; db++) {
-        c->have_last = 0;
-        for (int done = 0; !done && !rc;) {
-            if (atomic_load(&c->st->stop))
-                return -ECANCELED;
-            struct cpt saved = *c; /* an aborted chunk is copied again from its start */
-            rc = cpt_chunk(c, db, &done);
-            if (rc == MDB_MAP_FULL) { /* no transaction is active on dst here */
-                memcpy(c->last, saved.last, sizeof c->last);
-                c->last_len = saved.last_len;
-                c->have_last = saved.have_last;
-                c->map *= 2;
-                rc = mdb_env_set_mapsize(c->dst, c->map);
+    int rc = 0;
+    for (int attempt = 0; attempt < 6; attempt++) {
+        if ((rc = mdb_txn_begin(c->dst, NULL, 0, &c->wt)))
+            return rc;
+        for (int i = 0; i < DDB_N && !rc; i++)
+            rc = mdb_dbi_open(c->wt, cdb_names[i], MDB_CREATE, &c->ddbi[i]);
+        for (int db = 0; db < DDB_N && !rc; db++) {
+            c->have_last = 0;
+            for (int done = 0; !done && !rc;) {
+                if (atomic_load(&c->st->stop))
+                    rc = -ECANCELED;
+                else
+                    rc = cpt_chunk(c, db, &done);
             }
         }
+        if (!rc) {
+            uint8_t val[16];
+            struct wr w;
+            wr_init(&w, val, sizeof val);
+            wr_u64(&w, txn0);                       /* source transaction copied */
+            wr_u64(&w, (uint64_t)store_now(c->st)); /* when */
+            MDB_val k = {sizeof INFO_COMPACTED - 1, (void *)INFO_COMPACTED}, v = {16, val};
+            rc = mdb_put(c->wt, c->ddbi[DDB_INFO], &k, &v, 0);
+        }
+        if (rc)
+            mdb_txn_abort(c->wt);
+        else
+            rc = mdb_txn_commit(c->wt);
+        c->wt = NULL;
+        if (rc != MDB_MAP_FULL)
+            break;
+        c->map *= 2; /* no transaction is active on dst here */
+        if ((rc = mdb_env_set_mapsize(c->dst, c->map)))
+            break;
+        rc = MDB_MAP_FULL;
     }
     return rc;
 }
@@ -295,25 +299,6 @@ static uint64_t env_records(MDB_env *env, const MDB_dbi *dbi)
             n += ms.ms_entries;
     mdb_txn_abort(t);
     return n;
-}
-
-static int cpt_mark(struct cpt *c, uint64_t txn0)
-{
-    MDB_txn *t;
-    int rc = mdb_txn_begin(c->dst, NULL, 0, &t);
-    if (rc)
-        return rc;
-    uint8_t val[16];
-    struct wr w;
-    wr_init(&w, val, sizeof val);
-    wr_u64(&w, txn0);                             /* source transaction copied */
-    wr_u64(&w, (uint64_t)store_now(c->st));       /* when */
-    MDB_val k = {sizeof INFO_COMPACTED - 1, (void *)INFO_COMPACTED}, v = {16, val};
-    if ((rc = mdb_put(t, c->ddbi[DDB_INFO], &k, &v, 0))) {
-        mdb_txn_abort(t);
-        return rc;
-    }
-    return mdb_txn_commit(t);
 }
 
 static int fsync_dir(const char *dir)
@@ -515,9 +500,7 @@ static int compact_locked(struct store *st, int32_t day, int force,
     if (!rc)
         rc = store_env_open(&c.dst, tmp, DDB_N + 1, c.map, 0);
     if (!rc)
-        rc = cpt_copy(&c);
-    if (!rc)
-        rc = cpt_mark(&c, txn0);
+        rc = cpt_copy(&c, txn0);
     rc = store_err(rc);
     if (!rc) {
         MDB_txn *rt;
