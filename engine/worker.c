@@ -122,6 +122,7 @@ static int wk_init_tables(struct worker *w)
     w->conns = mem_calloc(w->max_conns, sizeof *w->conns);
     w->free_list = mem_calloc(w->max_conns, sizeof *w->free_list);
     w->paused = mem_calloc(w->max_conns, sizeof *w->paused);
+    w->resume = mem_calloc(w->max_conns, sizeof *w->resume);
     w->dirty = mem_calloc(w->max_conns, sizeof *w->dirty);
     w->udp_buf = mem_alloc(65536);
     uint32_t nb = (uint32_t)c->batches_per_worker;
@@ -131,7 +132,7 @@ static int wk_init_tables(struct worker *w)
     w->batch_t0 = mem_calloc(nb, sizeof *w->batch_t0);
     w->ack_over = mem_calloc(WK_ACK_OVERFLOW, sizeof *w->ack_over);
     if (!w->conns || !w->free_list || !w->paused || !w->dirty || !w->udp_buf || !w->acks ||
-        !w->n_acks || !w->batch_t0 || !w->ack_over)
+        !w->n_acks || !w->batch_t0 || !w->ack_over || !w->resume)
         return -ENOMEM;
     for (uint32_t i = 0; i < nb; i++) {
         w->acks[i] = mem_calloc(w->batch_records, sizeof **w->acks);
@@ -198,6 +199,7 @@ void worker_destroy(struct worker *w)
     MEM_FREE(w->conns);
     MEM_FREE(w->free_list);
     MEM_FREE(w->paused);
+    MEM_FREE(w->resume);
     MEM_FREE(w->dirty);
     MEM_FREE(w->udp_buf);
     MEM_FREE(w->udp_hash);
@@ -446,12 +448,18 @@ static void wk_on_recv(struct worker *w, struct conn *c, uint32_t ci, int res,
 }
 
 /* Re-tries the paused connections once batches are free again, in pause order. */
+/* Resumes paused connections in the order they paused (first paused, first served). When
+ * the store fills up again part way, the connections not reached stay at the front of the
+ * list, ahead of the ones that paused again: under sustained overload every connection
+ * gets its turn, so a new terminal's registration is not starved by busy ones. */
 static void wk_resume(struct worker *w)
 {
     uint32_t n = w->n_paused;
+    memcpy(w->resume, w->paused, n * sizeof *w->paused);
     w->n_paused = 0;
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t ci = w->paused[k];
+    uint32_t k = 0;
+    while (k < n) {
+        uint32_t ci = w->resume[k++];
         struct conn *c = &w->conns[ci];
         c->paused = 0;
         if (c->state == CONN_CLOSING || c->state == CONN_FREE) {
@@ -466,6 +474,14 @@ static void wk_resume(struct worker *w)
         c->parked_bid = -1;
         wk_process(w, c, ci, bid, c->parked_off, c->parked_len);
         wk_maybe_free(w, c, ci);
+        if (c->paused && c->parked_bid >= 0)
+            break; /* the store is full again */
+    }
+    if (k < n) {
+        uint32_t m = w->n_paused; /* paused again this round, after the ones not reached */
+        memmove(w->paused + (n - k), w->paused, m * sizeof *w->paused);
+        memcpy(w->paused, w->resume + k, (n - k) * sizeof *w->paused);
+        w->n_paused = m + (n - k);
     }
 }
 

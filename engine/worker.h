@@ -135,6 +135,7 @@ struct worker {
     struct sockaddr_in6 udp_peer;
     /* connections waiting for a store batch */
     uint32_t *paused;
+    uint32_t *resume;             /* wk_resume's copy of the paused list */
     uint32_t n_paused;
     struct jt808_reasm *reasm;
     int64_t now_ms;
