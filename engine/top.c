@@ -4,6 +4,7 @@
  * fine for monitoring). */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -192,6 +193,26 @@ int top_main(int argc, char **argv)
     return 0;
 }
 
+/* One log2 latency histogram of every worker's metric block (20 buckets at <off>, the
+ * first <base> seconds wide), in the Prometheus text format. */
+static void stats_hist(const struct live_hdr *h, const char *name, const char *help,
+                       size_t off, double base)
+{
+    printf("# HELP roadwatch_%s %s\n# TYPE roadwatch_%s histogram\n", name, help, name);
+    for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++) {
+        const uint64_t *hist = (const uint64_t *)((const char *)&h->metrics[w] + off);
+        uint64_t cum = 0;
+        for (int b = 0; b < 20; b++) {
+            cum += hist[b];
+            printf("roadwatch_%s_bucket{worker=\"%u\",le=\"%g\"} %llu\n", name, w,
+                   base * (double)(1u << b), (unsigned long long)cum);
+        }
+        printf("roadwatch_%s_bucket{worker=\"%u\",le=\"+Inf\"} %llu\n", name, w,
+               (unsigned long long)cum);
+        printf("roadwatch_%s_count{worker=\"%u\"} %llu\n", name, w, (unsigned long long)cum);
+    }
+}
+
 #define STAT(f, help, type)                                                                \
     do {                                                                                   \
         printf("# HELP roadwatch_%s %s\n# TYPE roadwatch_%s %s\n", #f, help, #f, type);    \
@@ -231,34 +252,10 @@ int stats_main(int argc, char **argv)
     STAT(auth_ok, "Successful authentications.", "counter");
     STAT(auth_fail, "Failed authentications.", "counter");
     STAT(dup_conn_closed, "Older connections closed for a newer one.", "counter");
-    printf("# HELP roadwatch_commit_latency_seconds Receive to commit.\n"
-           "# TYPE roadwatch_commit_latency_seconds histogram\n");
-    for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++) {
-        uint64_t cum = 0;
-        for (int b = 0; b < 20; b++) {
-            cum += h->metrics[w].lat_commit_hist[b];
-            printf("roadwatch_commit_latency_seconds_bucket{worker=\"%u\",le=\"%g\"} %llu\n", w,
-                   64e-6 * (double)(1u << b), (unsigned long long)cum);
-        }
-        printf("roadwatch_commit_latency_seconds_bucket{worker=\"%u\",le=\"+Inf\"} %llu\n", w,
-               (unsigned long long)cum);
-        printf("roadwatch_commit_latency_seconds_count{worker=\"%u\"} %llu\n", w,
-               (unsigned long long)cum);
-    }
-    printf("# HELP roadwatch_ack_latency_seconds Commit to acknowledgements queued (per batch).\n"
-           "# TYPE roadwatch_ack_latency_seconds histogram\n");
-    for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++) {
-        uint64_t cum = 0;
-        for (int b = 0; b < 20; b++) {
-            cum += h->metrics[w].lat_ack_hist[b];
-            printf("roadwatch_ack_latency_seconds_bucket{worker=\"%u\",le=\"%g\"} %llu\n", w,
-                   4e-6 * (double)(1u << b), (unsigned long long)cum);
-        }
-        printf("roadwatch_ack_latency_seconds_bucket{worker=\"%u\",le=\"+Inf\"} %llu\n", w,
-               (unsigned long long)cum);
-        printf("roadwatch_ack_latency_seconds_count{worker=\"%u\"} %llu\n", w,
-               (unsigned long long)cum);
-    }
+    stats_hist(h, "commit_latency_seconds", "Receive to commit.",
+               offsetof(struct live_metrics, lat_commit_hist), 64e-6);
+    stats_hist(h, "ack_latency_seconds", "Commit to acknowledgements queued (per batch).",
+               offsetof(struct live_metrics, lat_ack_hist), 4e-6);
     live_close(lv);
     return 0;
 }

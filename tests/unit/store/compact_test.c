@@ -296,47 +296,16 @@ Test(compact, leftovers_of_a_cut_short_compaction_are_tidied)
 
 Test(compact_fmt, format_2_store_is_read_and_marked_3)
 {
-    char d[256], path[300];
+    char d[256];
     tu_mkdtemp(d, "fmt2");
     struct store_config c;
     tu_config(&c, d);
     store_close(tu_open(&c));
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    snprintf(path, sizeof path, "%s/meta.mdb", d);
-    for (uint32_t f = 1; f <= 2; f++) {
-        cr_assert_eq(mdb_env_create(&env), 0);
-        mdb_env_set_maxdbs(env, 20);
-        cr_assert_eq(mdb_env_open(env, path, MDB_NOSUBDIR, 0640), 0);
-        cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-        cr_assert_eq(mdb_dbi_open(txn, "info", 0, &dbi), 0);
-        MDB_val k = {6, "format"}, v = {4, &f};
-        cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
-        cr_assert_eq(mdb_txn_commit(txn), 0);
-        mdb_env_close(env);
-        struct store *s;
-        cr_assert_eq(store_create(&s), 0);
-        cr_assert_eq(store_set_config(s, &c), 0);
-        int rc = store_open(s);
-        store_close(s);
-        if (f == 1) {
-            cr_expect_eq(rc, RW_E_UNSUPPORTED, "format 1 has no upgrade path");
-            continue;
-        }
-        cr_expect_eq(rc, 0, "format 2 opens");
-        cr_assert_eq(mdb_env_create(&env), 0);
-        mdb_env_set_maxdbs(env, 20);
-        cr_assert_eq(mdb_env_open(env, path, MDB_NOSUBDIR | MDB_RDONLY, 0640), 0);
-        cr_assert_eq(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-        cr_assert_eq(mdb_dbi_open(txn, "info", 0, &dbi), 0);
-        cr_assert_eq(mdb_get(txn, dbi, &k, &v), 0);
-        uint32_t now;
-        memcpy(&now, v.mv_data, 4);
-        cr_expect_eq(now, STORE_FORMAT_VERSION, "marked %u", now);
-        mdb_txn_abort(txn);
-        mdb_env_close(env);
-    }
+    cr_assert_eq(tu_meta_format_set(d, 1), 0);
+    cr_expect_eq(tu_open_rc(&c), RW_E_UNSUPPORTED, "format 1 has no upgrade path");
+    cr_assert_eq(tu_meta_format_set(d, 2), 0);
+    cr_expect_eq(tu_open_rc(&c), 0, "format 2 opens");
+    cr_expect_eq(tu_meta_format_get(d), STORE_FORMAT_VERSION, "and is marked 3");
     tu_rmrf(d);
 }
 

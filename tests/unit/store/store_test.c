@@ -411,30 +411,13 @@ Test(store_cfg, refuses_short_retention_and_unsafe_flags)
 
 Test(store_cfg, newer_format_refused)
 {
-    char d[256], path[300];
+    char d[256];
     tu_mkdtemp(d, "fmt");
     struct store_config c;
     tu_config(&c, d);
     store_close(tu_open(&c));
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    snprintf(path, sizeof path, "%s/meta.mdb", d);
-    cr_assert_eq(mdb_env_create(&env), 0);
-    mdb_env_set_maxdbs(env, 20);
-    cr_assert_eq(mdb_env_open(env, path, MDB_NOSUBDIR, 0640), 0);
-    cr_assert_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    cr_assert_eq(mdb_dbi_open(txn, "info", 0, &dbi), 0);
-    uint32_t f = STORE_FORMAT_VERSION + 1;
-    MDB_val k = {6, "format"}, v = {4, &f};
-    cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
-    cr_assert_eq(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-    struct store *s;
-    cr_assert_eq(store_create(&s), 0);
-    cr_assert_eq(store_set_config(s, &c), 0);
-    cr_expect_eq(store_open(s), RW_E_UNSUPPORTED);
-    store_close(s);
+    cr_assert_eq(tu_meta_format_set(d, STORE_FORMAT_VERSION + 1), 0);
+    cr_expect_eq(tu_open_rc(&c), RW_E_UNSUPPORTED);
     tu_rmrf(d);
 }
 

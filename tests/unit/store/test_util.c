@@ -1,6 +1,7 @@
 #include "tests/unit/store/test_util.h"
 
 #include <errno.h>
+#include <lmdb.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,14 +49,21 @@ void tu_config(struct store_config *c, const char *dir)
     c->commit_interval_ms = 2;
 }
 
+/* store_create + set_config + open; on failure *st is still to be closed. */
+static int try_open(const struct store_config *c, struct store **st)
+{
+    int rc = store_create(st);
+    if (rc)
+        return rc;
+    if (!(rc = store_set_config(*st, c)))
+        rc = store_open(*st);
+    return rc;
+}
+
 struct store *tu_open(const struct store_config *c)
 {
-    struct store *st;
-    int rc = store_create(&st);
-    if (!rc)
-        rc = store_set_config(st, c);
-    if (!rc)
-        rc = store_open(st);
+    struct store *st = NULL;
+    int rc = try_open(c, &st);
     if (rc) {
         fprintf(stderr, "tu_open %s: %d\n", c->dir, rc);
         abort();
@@ -121,4 +129,62 @@ int tu_pos_eq(const struct store_pos *a, const struct store_pos *b)
            a->altitude_m == b->altitude_m && a->fuel_dl == b->fuel_dl && a->src == b->src &&
            a->rssi == b->rssi && a->sats == b->sats && a->flags == b->flags &&
            a->present == b->present;
+}
+
+static int meta_env(const char *dir, unsigned flags, MDB_env **env)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/meta.mdb", dir);
+    int rc = mdb_env_create(env);
+    if (rc)
+        return rc;
+    mdb_env_set_maxdbs(*env, 20);
+    if ((rc = mdb_env_open(*env, path, MDB_NOSUBDIR | flags, 0640)))
+        mdb_env_close(*env);
+    return rc;
+}
+
+int tu_meta_format_set(const char *dir, uint32_t f)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    int rc = meta_env(dir, 0, &env);
+    if (rc)
+        return rc;
+    if (!(rc = mdb_txn_begin(env, NULL, 0, &txn))) {
+        MDB_val k = {6, "format"}, v = {4, &f};
+        if ((rc = mdb_dbi_open(txn, "info", 0, &dbi)) || (rc = mdb_put(txn, dbi, &k, &v, 0)))
+            mdb_txn_abort(txn);
+        else
+            rc = mdb_txn_commit(txn);
+    }
+    mdb_env_close(env);
+    return rc;
+}
+
+uint32_t tu_meta_format_get(const char *dir)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    uint32_t f = 0;
+    if (meta_env(dir, MDB_RDONLY, &env))
+        return 0;
+    if (!mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) {
+        MDB_val k = {6, "format"}, v;
+        if (!mdb_dbi_open(txn, "info", 0, &dbi) && !mdb_get(txn, dbi, &k, &v) && v.mv_size == 4)
+            memcpy(&f, v.mv_data, 4);
+        mdb_txn_abort(txn);
+    }
+    mdb_env_close(env);
+    return f;
+}
+
+int tu_open_rc(const struct store_config *c)
+{
+    struct store *st = NULL;
+    int rc = try_open(c, &st);
+    store_close(st);
+    return rc;
 }

@@ -21,5 +21,10 @@ int tu_submit_wait(struct store *st, unsigned shard, struct store_batch *b);
 void tu_pos(struct store_pos *p, uint32_t vid, int64_t t, uint32_t salt);
 int tu_pos_eq(const struct store_pos *a, const struct store_pos *b);
 uint64_t tu_rand(uint64_t *s);
+/* The format version in <dir>/meta.mdb: written (0 or an LMDB code) and read (0: none). */
+int tu_meta_format_set(const char *dir, uint32_t f);
+uint32_t tu_meta_format_get(const char *dir);
+/* store_create + set_config + open + close: the open's result. */
+int tu_open_rc(const struct store_config *c);
 
 #endif
