@@ -337,19 +337,8 @@ static int cpt_replay(struct cpt *c)
                 rc = MDB_CORRUPTED;
                 break;
             }
-            long pts = 0;
             uint16_t seq_max;
-            int end;
-            rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-            uint32_t v2;
-            uint8_t s2;
-            uint16_t q2;
-            if (rc == 0 && !trk_key_parse(k.mv_data, k.mv_size, &v2, &s2, &q2) && v2 == vid &&
-                s2 == slot)
-                pts = trk_gather(cur, &k, &v, &c->scr, &seq_max, &end);
-            else if (rc && rc != MDB_NOTFOUND)
-                break;
-            rc = 0;
+            long pts = trk_slot_load(cur, vid, slot, &c->scr, &seq_max);
             if (pts < 0) {
                 rc = (int)pts;
                 break;
@@ -422,11 +411,7 @@ static int cpt_swap(struct cpt *c, uint64_t txn0, const char *tmp, unsigned gen)
         p->doomed = false;
         p->refs--;
     } else {
-        mdb_env_close(p->env);
-        p->env = NULL;
-        p->day = -1;
-        p->doomed = false;
-        p->refs = 0;
+        part_close_slot(p);
         rc = rename(tmp, fin) ? -errno : 0;
         if (!rc)
             rc = fsync_dir(st->dir);

@@ -216,7 +216,7 @@ static int part_open_env(struct store *st, struct store_part *p, int32_t day, in
     return rc;
 }
 
-static void part_close_slot(struct store_part *p)
+void part_close_slot(struct store_part *p)
 {
     if (p->env)
         mdb_env_close(p->env);

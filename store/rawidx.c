@@ -38,6 +38,17 @@ void rawt_key(uint8_t k[RAWT_KEY_LEN], uint32_t bucket, uint32_t vid, const uint
     wr_mem(&w, rk, RAW_KEY_LEN);
 }
 
+int rawt_key_parse(const uint8_t *k, size_t len, uint32_t *bucket, uint32_t *vid)
+{
+    if (len != RAWT_KEY_LEN)
+        return RW_E_LENGTH;
+    struct rd r;
+    rd_init(&r, k, 8);
+    *bucket = rd_u32(&r);
+    *vid = rd_u32(&r);
+    return 0;
+}
+
 uint32_t rawt_bucket(int64_t min_ms)
 {
     return min_ms <= 0 ? 0 : min_ms / 1000 > UINT32_MAX ? UINT32_MAX : (uint32_t)(min_ms / 1000);

@@ -219,14 +219,10 @@ static int raw_rawt_walk(struct rbuf *rb, struct rawq *q, struct store_part *p, 
         rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
         uint32_t kb = 0, kv = 0;
         while (rc == 0 && !q->stopped) {
-            if (key.mv_size != RAWT_KEY_LEN) {
+            if (rawt_key_parse(key.mv_data, key.mv_size, &kb, &kv)) {
                 rc = MDB_CORRUPTED;
                 break;
             }
-            struct rd r;
-            rd_init(&r, key.mv_data, 8);
-            kb = rd_u32(&r);
-            kv = rd_u32(&r);
             if (kb != b || kv != q->vid)
                 break;
             MDB_val bk = {RAW_KEY_LEN, (uint8_t *)key.mv_data + 8}, bv;

@@ -116,6 +116,8 @@ int part_get(struct store *st, int32_t day, int flags, struct store_part **out);
 void part_put(struct store *st, struct store_part *p);
 int part_grow(struct store *st, struct store_part *p);
 void part_poison(struct store *st, struct store_part *p);
+/* Closes the slot's environment and frees the slot (under st->mu, no holders). */
+void part_close_slot(struct store_part *p);
 int part_drop(struct store *st, int32_t day);
 void part_close_all(struct store *st);
 /* The path of the day's newest file generation (generation 0 if it has none yet). */
@@ -205,6 +207,10 @@ int trk_scr_init(struct trk_scr *s, size_t tmp_cap);
 void trk_scr_fini(struct trk_scr *s);
 long trk_gather(MDB_cursor *cur, MDB_val *key, MDB_val *val, struct trk_scr *s,
                 uint16_t *seq_max, int *end);
+/* Positions <cur> on (vid, slot) and gathers it into s->acc: the point count (0 when the
+ * slot has no record), or a negative code. */
+long trk_slot_load(MDB_cursor *cur, uint32_t vid, uint8_t slot, struct trk_scr *s,
+                   uint16_t *seq_max);
 /* Raw block codec: frames of one block; same conventions. dec calls <cb> per frame. */
 size_t rawblk_bound(const struct store_raw *r, size_t n);
 long rawblk_encode(const struct store_raw *const *r, size_t n, int64_t min_ms, uint8_t *out,
@@ -300,6 +306,7 @@ void cpt_txn_done(struct cpt_log *l, int32_t day, int logging);
 #define RIX_RING 8                /* buckets held per day */
 #define RIX_DAYS 4                /* days held at once */
 void rawt_key(uint8_t k[RAWT_KEY_LEN], uint32_t bucket, uint32_t vid, const uint8_t *rk);
+int rawt_key_parse(const uint8_t *k, size_t len, uint32_t *bucket, uint32_t *vid);
 uint32_t rawt_bucket(int64_t min_ms);
 int rawt_bounds(MDB_txn *txn, const struct store_part *p, int64_t *since_ms, int64_t *flushed_ms);
 int rawt_mark_since(MDB_txn *txn, struct store_part *p);

@@ -82,9 +82,8 @@ long trk_gather(MDB_cursor *cur, MDB_val *key, MDB_val *val, struct trk_scr *s,
     return (long)n;
 }
 
-/* Loads every record of (vid, slot) into w->scr.acc (0 points when it has none). */
-static long slot_load(struct wctx *w, MDB_cursor *cur, uint32_t vid, uint8_t slot,
-                      uint16_t *seq_max)
+long trk_slot_load(MDB_cursor *cur, uint32_t vid, uint8_t slot, struct trk_scr *s,
+                   uint16_t *seq_max)
 {
     uint8_t k[TRK_KEY_LEN];
     trk_key(k, vid, slot);
@@ -101,7 +100,7 @@ static long slot_load(struct wctx *w, MDB_cursor *cur, uint32_t vid, uint8_t slo
         return store_mdb_err(rc);
     if (trk_key_parse(key.mv_data, key.mv_size, &v2, &s2, &q2) || v2 != vid || s2 != slot)
         return 0;
-    return trk_gather(cur, &key, &val, &w->scr, seq_max, &end);
+    return trk_gather(cur, &key, &val, s, seq_max, &end);
 }
 
 /* Rewrites (vid, slot) as one base segment: stored records, then the <m> incoming points
@@ -114,7 +113,7 @@ static int slot_merge(struct wctx *w, struct store_part *p, MDB_txn *txn, MDB_cu
     trk_key(ck, vid, slot);
     cpt_note(w->clog, p->day, DDB_TRK, ck, TRK_KEY_LEN);
     w->scr.dup = w->scr.full = 0;
-    long n = slot_load(w, cur, vid, slot, &seq_max);
+    long n = trk_slot_load(cur, vid, slot, &w->scr, &seq_max);
     if (n < 0) {
         LOG(LOG_ERR, "store", "day %d vehicle %u slot %u: bad track record (%s)", p->day,
             vid, slot, err_str((int)n));

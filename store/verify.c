@@ -96,15 +96,14 @@ static void chk_rawv(struct vwalk *v, MDB_txn *txn, const MDB_val *k, const MDB_
 static void chk_rawt(struct vwalk *v, MDB_txn *txn, const MDB_val *k, const MDB_val *d)
 {
     (void)d;
-    if (k->mv_size != RAWT_KEY_LEN) {
+    uint32_t bucket, vid;
+    if (rawt_key_parse(k->mv_data, k->mv_size, &bucket, &vid)) {
         bad(v, "raw index key length", RW_E_LENGTH);
         return;
     }
     MDB_val bk = {RAW_KEY_LEN, (uint8_t *)k->mv_data + 8}, bv;
     struct raw_key rk;
     raw_key_dec(bk.mv_data, &rk);
-    const uint8_t *b = k->mv_data;
-    uint32_t bucket = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
     if (bucket != rawt_bucket(rk.min_ms))
         bad(v, "raw index bucket", RW_E_FIELD);
     else if (mdb_get(txn, v->raw_dbi, &bk, &bv) != 0)
