@@ -12,8 +12,9 @@ endforeach()
 foreach(id IN LISTS RW_FUZZ_809_BODIES)
   list(APPEND RW_FUZZ_TARGETS jt809_body_${id})
 endforeach()
-# The store's value decoders (track segments, raw blocks): store/codec.c alone, with zstd.
-list(APPEND RW_FUZZ_TARGETS store_seg store_rawblk)
+# The store's value decoders (track segments, raw blocks, journal values): store/codec.c
+# alone, with zstd.
+list(APPEND RW_FUZZ_TARGETS store_seg store_rawblk store_jrn)
 find_library(RW_FUZZ_ZSTD_LIB zstd REQUIRED)
 
 # Links <target> (a fuzz or replay executable of <name>) with what its driver needs.

@@ -61,6 +61,7 @@ static int eng_open_store(struct engine *e)
     sc.retention_days = (unsigned)e->cfg.retention_days;
     sc.force = (int)e->cfg.retention_force;
     sc.compact_after_days = (unsigned)e->cfg.compact_after_days;
+    sc.hold_bytes = (uint64_t)e->cfg.hold_mb << 20;
     sc.commit_interval_ms = (unsigned)e->cfg.commit_interval_ms;
     sc.shards = e->n_workers + 1; /* one per worker, one for the JT/T 809 links */
     sc.pool_batches = (unsigned)e->cfg.batches_per_worker;

@@ -554,3 +554,34 @@ long rawblk_decode(const uint8_t *in, size_t len, int64_t min_ms, store_raw_fn c
     }
     return rd_left(&r) ? RW_E_TRAILING : (long)count;
 }
+
+/* ─── track journal values (hold.c): entries vid u32 . len varint . plain segment ─── */
+
+void jrn_entry_put(struct wr *o, uint32_t vid, const uint8_t *seg, size_t len)
+{
+    wr_u32(o, vid);
+    vput(o, (uint64_t)len);
+    wr_mem(o, seg, len);
+}
+
+int jrn_walk(const uint8_t *val, size_t len, jrn_entry_fn fn, void *ctx)
+{
+    struct rd r;
+    rd_init(&r, val, len);
+    while (r.p < r.end) {
+        uint32_t vid = rd_u32(&r);
+        uint64_t sl = vget(&r);
+        if (r.err)
+            return RW_E_LENGTH;
+        if (vid == 0)
+            return RW_E_FIELD;
+        if (sl == 0 || sl > (uint64_t)(r.end - r.p))
+            return RW_E_LENGTH;
+        int rc = fn(vid, r.p, (size_t)sl, ctx);
+        if (rc)
+            return rc;
+        r.p += sl;
+    }
+    return 0;
+}
+

@@ -150,7 +150,7 @@ static int part_dbis(struct store *st, struct store_part *p)
     p->absent = 0;
     for (int i = 0; i < DDB_N && !rc; i++) {
         rc = mdb_dbi_open(txn, ddb_names[i], st->rdonly ? 0 : MDB_CREATE, &p->dbi[i]);
-        if (rc == MDB_NOTFOUND && (i == DDB_RAWT || i == DDB_RAWV)) {
+        if (rc == MDB_NOTFOUND && (i == DDB_RAWT || i == DDB_RAWV || i == DDB_JRN)) {
             p->absent |= 1u << i; /* read-only open of a day of the other format */
             rc = 0;
         }

@@ -44,12 +44,40 @@ static void track_emit(const struct store_pos *pts, long m, int64_t from, int64_
     }
 }
 
+/* Held points (sc->held[*hi..hn)) of slots before <slot> out; then those of <slot> merged
+ * into sc->acc (m points): returns the new count of sc->acc. */
+static long held_merge(struct trk_scr *sc, size_t *hi, size_t hn, uint8_t slot, long m,
+                       int64_t from, int64_t to, struct store_pos *out, size_t max, size_t *n)
+{
+    size_t a = *hi;
+    while (a < hn && trk_slot_of(sc->held[a].gnss_time) < slot)
+        a++;
+    track_emit(sc->held + *hi, (long)(a - *hi), from, to, out, max, n);
+    size_t b = a;
+    while (b < hn && trk_slot_of(sc->held[b].gnss_time) == slot)
+        b++;
+    *hi = b;
+    if (b == a)
+        return m;
+    size_t o = seg_merge(sc->acc, (size_t)m, sc->held + a, b - a, sc->mrg, STORE_SEG_MAX,
+                         &sc->dup, &sc->full);
+    struct store_pos *x = sc->acc;
+    sc->acc = sc->mrg;
+    sc->mrg = x;
+    return (long)o;
+}
+
 /* Points of <vid> on one day within [from, to), appended to out[*n..]. Each slot is its
- * base segment merged with its tail records (track.c). */
+ * base segment merged with its tail records (track.c), and with the points still held
+ * (hold.c): copied from the holds before the read transaction begins, so that a point
+ * written out meanwhile is seen in one or the other; read from the journal in a process
+ * without holds. */
 static int track_day(struct store *st, struct trk_scr *sc, int32_t day, uint32_t vid,
                      int64_t from, int64_t to, struct store_pos *out, size_t max, size_t *n)
 {
     struct store_part *p;
+    long hn = hold_copy(st, vid, day, sc->held, STORE_SEG_MAX);
+    size_t hi = 0;
     int rc = part_get(st, day, 0, &p);
     if (rc)
         return rc == -ENOENT ? 0 : rc;
@@ -61,10 +89,24 @@ static int track_day(struct store *st, struct trk_scr *sc, int32_t day, uint32_t
     }
     uint8_t k[TRK_KEY_LEN];
     int64_t ds = store_day_start(day);
-    trk_key(k, vid, from > ds ? (uint8_t)((from - ds) / STORE_SLOT_S) : 0);
+    uint8_t s0 = from > ds ? (uint8_t)((from - ds) / STORE_SLOT_S) : 0;
+    if (hn < 0) {
+        int64_t last = to - 1 < ds + 86399 ? to - 1 : ds + 86399;
+        hn = jrn_scan(p, txn, vid, s0, trk_slot_of(last), sc->held, STORE_SEG_MAX, sc);
+        if (hn < 0)
+            rc = (int)hn;
+    }
+    trk_key(k, vid, s0);
     MDB_val key = {TRK_KEY_LEN, k}, val;
-    rc = store_mdb_err(mdb_cursor_open(txn, p->dbi[DDB_TRK], &cur));
+    if (hn > 1) { /* copies (a retried commit, a replayed journal) go */
+        hn = (long)seg_merge(NULL, 0, sc->held, (size_t)hn, sc->mrg, STORE_SEG_MAX, &sc->dup,
+                             &sc->full);
+        memcpy(sc->held, sc->mrg, (size_t)hn * sizeof *sc->held);
+    }
+    hn = hn < 0 ? 0 : hn;
     int done = 0;
+    if (!rc)
+        rc = store_mdb_err(mdb_cursor_open(txn, p->dbi[DDB_TRK], &cur));
     if (!rc) {
         int g = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
         done = g == MDB_NOTFOUND;
@@ -83,9 +125,12 @@ static int track_day(struct store *st, struct trk_scr *sc, int32_t day, uint32_t
             rc = (int)m;
             break;
         }
+        m = held_merge(sc, &hi, (size_t)hn, slot, m, from, to, out, max, n);
         track_emit(sc->acc, m, from, to, out, max, n);
         done = end;
     }
+    if (!rc)
+        track_emit(sc->held + hi, hn - (long)hi, from, to, out, max, n);
     if (cur)
         mdb_cursor_close(cur);
     part_rtxn_end(p, txn);

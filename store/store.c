@@ -60,6 +60,7 @@ void store_config_default(struct store_config *c)
     c->reader_check_s = 10;
     c->retention_check_s = 3600;
     c->compact_after_days = 1;
+    c->hold_bytes = 512ull << 20;
     c->kdf_ops = 2;
     c->kdf_mem_kib = 19456;
 }
@@ -312,7 +313,9 @@ int store_open(struct store *st)
     if (tidied > 0)
         LOG(LOG_NOTICE, "store", "%s: removed %ld day files a cut-short compaction left",
             st->dir, tidied);
-    if ((rc = cpt_log_init(st)) || (rc = writer_init(st)) || (rc = rix_recover(st)) || (rc = writer_start(st)))
+    if ((rc = cpt_log_init(st)) || (rc = writer_init(st)) || (rc = rix_recover(st)) ||
+        (rc = hold_init(st, st->cfg.hold_bytes)) || (rc = hold_recover(st)) ||
+        (rc = writer_start(st)))
         return rc;
     if (st->cfg.maint_interval_ms && (rc = maint_start(st)))
         return rc;
@@ -338,6 +341,7 @@ void store_close(struct store *st)
     maint_stop(st);
     writer_stop(st);
     writer_fini(st);
+    hold_fini(st);
     cpt_log_fini(st);
     part_close_all(st);
     if (st->parts)

@@ -148,10 +148,11 @@ int store_health(const struct store *st);
  * argument out of range; RW_E_STATE: the call is not valid now (store not open, poisoned).
  */
 
-#define STORE_FORMAT_VERSION 3u     /* on-disk format written by this build */
-#define STORE_FORMAT_OLDEST 2u      /* oldest format read: a format 2 store or day opened
-                                     * read-write is marked 3 (its row-coded segments stay
-                                     * readable; new base segments are columnar) */
+#define STORE_FORMAT_VERSION 4u     /* on-disk format written by this build (4: the
+                                     * track journal, "jrn", store/README.md §3b) */
+#define STORE_FORMAT_OLDEST 2u      /* oldest format read: a store or day of format 2 or 3
+                                     * opened read-write is marked 4 (its row-coded segments
+                                     * stay readable; new base segments are columnar) */
 
 /* Returns UTC seconds; tests inject a clock to simulate months in seconds. */
 typedef int64_t (*store_clock_fn)(void *ctx);
@@ -177,6 +178,8 @@ struct store_config {
     unsigned retention_check_s;   /* retention (and compaction) check period, 3600 */
     unsigned compact_after_days;  /* compact a day this many days after it ended, 1;
                                    * 0: never (store/README.md §9a) */
+    uint64_t hold_bytes;          /* memory for the open track slots held, 512 MiB; over
+                                   * it every hold is written out (store/README.md §3b) */
     unsigned kdf_ops;             /* Argon2id passes, 2 */
     unsigned kdf_mem_kib;         /* Argon2id memory, 19456 KiB (OWASP 2023) */
     unsigned extra_mdb_flags;     /* extra mdb_env_open flags; NOSYNC/WRITEMAP/... refused */
@@ -242,6 +245,13 @@ struct store_stats {
 void store_stats_get(const struct store *st, struct store_stats *out);
 
 /* ─── Tracks ─── */
+/* The 20-minute slot (0..71) of the GMT+8 day that <t> falls in. */
+int store_slot_of(int64_t t);
+/* Held open slots (store/README.md §3b): vehicles and points held in memory now, and
+ * records in the journal of <day> (<slot> 0..71, or -1 for every slot; 0 when the day has
+ * no file). Negative code on error. */
+void store_held(const struct store *st, uint64_t *vehicles, uint64_t *points);
+long store_journal_records(struct store *st, int32_t day, int slot);
 /* Copies the points of vehicle <vid> with <from> <= gnss_time < <to> into <out> (at most
  * <max>), in GNSS-time order. Returns the number of points found (which may exceed <max>:
  * only <max> were copied) or a negative code. */

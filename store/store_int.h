@@ -25,8 +25,8 @@
 #define STORE_RAW_FRAME_MAX 65535
 
 /* Day partition databases. */
-enum { DDB_TRK, DDB_RAW, DDB_RAWV, DDB_PRES, DDB_INFO, DDB_RAWT, DDB_N };
-#define DDB_NAMES {"trk", "raw", "rawv", "pres", "info", "rawt"}
+enum { DDB_TRK, DDB_RAW, DDB_RAWV, DDB_PRES, DDB_INFO, DDB_RAWT, DDB_JRN, DDB_N };
+#define DDB_NAMES {"trk", "raw", "rawv", "pres", "info", "rawt", "jrn"}
 /* Meta databases. */
 enum { MDB_INFO_, MDB_VEH, MDB_VPHONE, MDB_VPLATE, MDB_VAUTH, MDB_ENT, MDB_PLAT, MDB_USER,
        MDB_GEO, MDB_ALARM, MDB_ALARM_VT, MDB_ALARM_EV, MDB_N_ };
@@ -95,6 +95,7 @@ struct store {
     _Atomic int stop;
     _Atomic int health;
     void *wctx;                   /* writer scratch (writer.c) */
+    struct hold_tab *holds;       /* open track slots held in memory (hold.c), read-write */
     struct cpt_log *clog;         /* compaction change log (compact.c), read-write opens */
 
     pthread_mutex_t stats_mu;
@@ -198,6 +199,7 @@ size_t seg_merge(const struct store_pos *a, size_t n, const struct store_pos *b,
  * when there is none; *seq_max is the highest tail seq seen (0: base only). */
 struct trk_scr {
     struct store_pos *acc, *one, *mrg;    /* STORE_SEG_MAX each */
+    struct store_pos *held;               /* readers: held / journaled points (hold.c) */
     ZSTD_DCtx *zd;
     uint8_t *tmp;
     size_t tmp_cap;
@@ -231,6 +233,7 @@ struct wref {                     /* one position of a pending batch, for sortin
     int64_t recv;
     uint8_t slot;
     uint32_t bi, pi;
+    uint8_t held;                 /* hold_plan: goes to the vehicle's hold (and the journal) */
 };
 
 struct mq_ent { int32_t day; uint32_t vid; uint8_t slot; };  /* a slot to merge */
@@ -254,9 +257,19 @@ struct wctx {
     struct store_stats acc;       /* counters of the commit in progress */
     struct cpt_log *clog;         /* st->clog */
     struct rix *rix;              /* raw index entries held (rawidx.c) */
+    /* hold.c: this commit's plan */
+    struct hwo { int32_t day; uint32_t vid; } *wo; /* holds written out (by day, vid) */
+    size_t nwo, wo_cap;
+    struct jtrim { int32_t day; uint8_t slot; } *trim; /* journal slots deleted */
+    unsigned ntrim;
+    int64_t sweep_g;              /* the sweep this commit makes (INT64_MIN: none) */
+    bool ckpt;                    /* this commit writes every hold out */
+    uint8_t *jbuf;                /* journal record being built */
+    size_t jbuf_cap;
 };
 
 int writer_commit(struct store *st, struct wctx *w);
+void days_add(struct wctx *w, unsigned *n, int32_t d);
 /* Track writes (track.c), in the day's write txn: appends the <*m> sorted incoming points
  * (w->inc) of (vid, slot) as a tail record, or merges the slot when it has too many tails
  * or the points are late; on return w->inc[0..*m) are the points left after dropping
@@ -321,6 +334,41 @@ int rix_day_txn(struct store *st, struct wctx *w, int32_t day, int all);
 int rix_held_day(const struct wctx *w, int32_t *day); /* anything left to write or mark */
 void rix_forget(struct wctx *w, int32_t day);
 int rix_recover(struct store *st);
+
+/* Open slots held in memory, made durable by a per-day journal (hold.c, store/README.md
+ * §3b). The writer owns every change (under the table's write lock); readers copy a
+ * vehicle's held points under the read lock (hold_copy) before they begin their read
+ * transaction, so a point leaving the hold for the day file is seen in one or the other.
+ * Journal key: slot u8 . boot u32 . seq u64; value: entries vid u32 . len varint . plain
+ * segment. */
+#define JRN_KEY_LEN 13
+#define HOLD_PTS_MAX 1024         /* points held per vehicle; more are written out */
+#define HOLD_JG_MAX 256           /* (day, slot)s whose journal has records */
+static inline int64_t hold_g(int32_t day, uint8_t slot) { return (int64_t)day * STORE_SLOTS + slot; }
+int hold_init(struct store *st, uint64_t budget_bytes);
+void hold_fini(struct store *st);
+/* Writer: decides which groups of w->refs are held (ref.held) and which holds are written
+ * out; adds the days this needs to w->days (*nd). */
+int hold_plan(struct store *st, struct wctx *w, unsigned *nd);
+/* Writer, in the day's txn: the write-outs of the day, then its journal trims and records. */
+int hold_day(struct store *st, struct wctx *w, struct store_part *p, MDB_txn *txn);
+/* Writer, after every day committed: moves the held groups into the holds. */
+void hold_apply(struct store *st, struct wctx *w);
+/* Writer: something to write or trim with no batch pending (a new slot began, or stop). */
+int hold_due(struct store *st, int stop);
+/* At open, before the writer starts: the journals of the newest days into the holds. */
+int hold_recover(struct store *st);
+/* Any thread: vehicle <vid>'s held points of <day> (time order) into out (cap), -1 when
+ * no live hold table exists in this process (read the journal: jrn_scan). */
+long hold_copy(struct store *st, uint32_t vid, int32_t day, struct store_pos *out, size_t cap);
+/* The journal's points of <vid> in slots [s0, s1] of the day (read-only processes). */
+long jrn_scan(struct store_part *p, MDB_txn *txn, uint32_t vid, uint8_t s0, uint8_t s1,
+              struct store_pos *out, size_t cap, struct trk_scr *sc);
+/* Walks one journal value: calls <fn> per entry; 0, or RW_E_* for a malformed value. */
+typedef int (*jrn_entry_fn)(uint32_t vid, const uint8_t *seg, size_t len, void *ctx);
+int jrn_walk(const uint8_t *val, size_t len, jrn_entry_fn fn, void *ctx);
+#define JRN_ENTRY_HDR 14          /* an entry's bytes beyond its segment, at most */
+void jrn_entry_put(struct wr *o, uint32_t vid, const uint8_t *seg, size_t len);
 
 /* Integrity walk of one day environment / of meta (verify.c). */
 long verify_day_env(MDB_env *env, const char *name);

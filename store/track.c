@@ -24,10 +24,11 @@ int trk_scr_init(struct trk_scr *s, size_t tmp_cap)
     s->acc = mem_alloc(STORE_SEG_MAX * sizeof *s->acc);
     s->one = mem_alloc(STORE_SEG_MAX * sizeof *s->one);
     s->mrg = mem_alloc(STORE_SEG_MAX * sizeof *s->mrg);
+    s->held = mem_alloc(STORE_SEG_MAX * sizeof *s->held);
     s->zd = ZSTD_createDCtx();
     s->tmp = mem_alloc(tmp_cap);
     s->tmp_cap = tmp_cap;
-    return s->acc && s->one && s->mrg && s->zd && s->tmp ? 0 : -ENOMEM;
+    return s->acc && s->one && s->mrg && s->held && s->zd && s->tmp ? 0 : -ENOMEM;
 }
 
 void trk_scr_fini(struct trk_scr *s)
@@ -36,6 +37,7 @@ void trk_scr_fini(struct trk_scr *s)
     MEM_FREE(s->acc);
     MEM_FREE(s->one);
     MEM_FREE(s->mrg);
+    MEM_FREE(s->held);
     MEM_FREE(s->tmp);
 }
 

@@ -18,6 +18,7 @@ struct vwalk {
     uint8_t *tmp;
     struct store_pos *pts;
     MDB_dbi raw_dbi;
+    uint8_t jslot;                /* the journal record being checked */
 };
 
 static void bad(struct vwalk *v, const char *what, int rc)
@@ -117,6 +118,34 @@ static void chk_pres(struct vwalk *v, MDB_txn *txn, const MDB_val *k, const MDB_
         bad(v, "presence key", RW_E_FIELD);
 }
 
+static int chk_jrn_entry(uint32_t vid, const uint8_t *seg, size_t len, void *ctx)
+{
+    struct vwalk *v = ctx;
+    long n = seg_decode(seg, len, vid, v->pts, STORE_SEG_MAX, v->zd, v->tmp, VTMP);
+    if (n < 0)
+        return (int)n;
+    for (long i = 1; i < n; i++)
+        if (v->pts[i].gnss_time < v->pts[i - 1].gnss_time)
+            return RW_E_FIELD;
+    for (long i = 0; i < n; i++)
+        if (trk_slot_of(v->pts[i].gnss_time) != v->jslot)
+            return RW_E_FIELD;
+    return 0;
+}
+
+static void chk_jrn(struct vwalk *v, MDB_txn *txn, const MDB_val *k, const MDB_val *d)
+{
+    (void)txn;
+    if (k->mv_size != JRN_KEY_LEN || ((uint8_t *)k->mv_data)[0] >= STORE_SLOTS) {
+        bad(v, "journal key", RW_E_FIELD);
+        return;
+    }
+    v->jslot = ((uint8_t *)k->mv_data)[0];
+    int rc = jrn_walk(d->mv_data, d->mv_size, chk_jrn_entry, v);
+    if (rc)
+        bad(v, "journal record", rc);
+}
+
 static int vwalk_init(struct vwalk *v, const char *name)
 {
     memset(v, 0, sizeof *v);
@@ -136,25 +165,25 @@ static void vwalk_fini(struct vwalk *v)
 
 long verify_day_env(MDB_env *env, const char *name)
 {
-    static const char *const names[] = {"trk", "raw", "rawv", "pres", "rawt"};
+    static const char *const names[] = {"trk", "raw", "rawv", "pres", "rawt", "jrn"};
     void (*const fns[])(struct vwalk *, MDB_txn *, const MDB_val *, const MDB_val *) = {
-        chk_trk, chk_raw, chk_rawv, chk_pres, chk_rawt};
+        chk_trk, chk_raw, chk_rawv, chk_pres, chk_rawt, chk_jrn};
     struct vwalk v;
     MDB_txn *txn = NULL;
     int rc = vwalk_init(&v, name);
     if (!rc)
         rc = store_mdb_err(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn));
-    MDB_dbi dbi[5];
+    MDB_dbi dbi[6];
     unsigned absent = 0;
-    for (int i = 0; i < 5 && !rc; i++) {
+    for (int i = 0; i < 6 && !rc; i++) {
         rc = store_mdb_err(mdb_dbi_open(txn, names[i], 0, &dbi[i]));
-        if (rc == -ENOENT && i >= 4) { /* rawt: a format 2 day */
+        if (rc == -ENOENT && i >= 4) { /* rawt: a format 2 day; jrn: before format 4 */
             absent |= 1u << i;
             rc = 0;
         }
     }
     v.raw_dbi = rc ? 0 : dbi[1];
-    for (int i = 0; i < 5 && !rc; i++)
+    for (int i = 0; i < 6 && !rc; i++)
         if (!(absent & (1u << i)))
             rc = walk_db(txn, dbi[i], &v, fns[i]);
     if (rc)

@@ -231,11 +231,12 @@ int writer_init(struct store *st)
     w->zd = ZSTD_createDCtx();
     w->mq = mem_calloc(MQ_CAP, sizeof *w->mq);
     w->clog = st->clog;
+    w->trim = mem_calloc(HOLD_JG_MAX, sizeof *w->trim);
     int sc = trk_scr_init(&w->scr, segb);
     if (!sc)
         sc = rix_init(w);
     if (!w->pend || !w->refs || !w->days || !w->merged || !w->inc || !w->rawp || !w->enc ||
-        !w->tmp || !w->zc || !w->zd || !w->mq || sc)
+        !w->tmp || !w->zc || !w->zd || !w->mq || !w->trim || sc)
         return -ENOMEM;
     return 0;
 }
@@ -250,6 +251,9 @@ void writer_fini(struct store *st)
         mem_free(w->refs);
         mem_free(w->days);
         mem_free(w->mq);
+        mem_free(w->wo);
+        mem_free(w->trim);
+        mem_free(w->jbuf);
         trk_scr_fini(&w->scr);
         rix_fini(w);
         mem_free(w->merged);
@@ -336,10 +340,24 @@ static void *writer_main(void *arg)
     struct wctx *w = st->wctx;
     uint64_t first = 0, window = (uint64_t)st->cfg.commit_interval_ms * 1000000ull;
     unsigned backoff_us = 0, fails_at_stop = 0;
+    bool holds_left = false;      /* at stop, writing them failed: the journal keeps them */
     for (;;) {
         int stop = atomic_load(&st->stop);
         writer_collect(st, w);
         if (w->npend == 0) {
+            if (!holds_left && hold_due(st, stop)) { /* idle: a sweep of the holds (all of them at stop) */
+                memset(&w->acc, 0, sizeof w->acc);
+                int rc = writer_commit(st, w);
+                if (rc && stop && ++fails_at_stop >= 3) {
+                    LOG(LOG_WARN, "store", "held track points left to the journal: %s",
+                        err_str(rc));
+                    holds_left = true; /* the next open reads them back */
+                } else if (rc) {
+                    LOG(LOG_ERR, "store", "writing held track points: %s", err_str(writer_cause(st, rc)));
+                    sleep_us(10000);
+                }
+                continue;
+            }
             if (w->mq_head != w->mq_tail) { /* idle: merge closed slots (also at stop) */
                 track_merge_idle(st, w);
                 continue;

@@ -27,12 +27,18 @@ static int wref_cmp(const void *a, const void *b)
     return 0;
 }
 
+static int day_cmp(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static int32_t raw_day(int64_t ms)
 {
     return store_day_of(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
 }
 
-static void days_add(struct wctx *w, unsigned *n, int32_t d)
+void days_add(struct wctx *w, unsigned *n, int32_t d)
 {
     for (unsigned i = 0; i < *n; i++)
         if (w->days[i] == d)
@@ -62,7 +68,7 @@ static unsigned writer_plan(struct wctx *w, int32_t oldest, int32_t newest)
             }
             struct wref *r = &w->refs[w->nref++];
             *r = (struct wref){day, p->vehicle_id, p->gnss_time, p->recv_time_ms,
-                               trk_slot_of(p->gnss_time), bi, pi};
+                               trk_slot_of(p->gnss_time), bi, pi, 0};
             days_add(w, &nd, day);
         }
         for (unsigned ri = 0; ri < b->nraw; ri++) {
@@ -114,7 +120,9 @@ static int day_tracks(struct wctx *w, struct store_part *p, MDB_txn *txn, unsign
             else
                 w->acc.points_full++;
         }
-        rc = track_slot_write(w, p, txn, cur, vid, slot, &m);
+        /* A held group goes to the journal (hold_day) and its vehicle's hold. */
+        if (!w->refs[i - 1].held)
+            rc = track_slot_write(w, p, txn, cur, vid, slot, &m);
         for (size_t j = 0; j < m && !rc; j++) /* presence of the new points (idempotent) */
             rc = pres_put(w, p, txn, &w->inc[j]);
     }
@@ -182,6 +190,8 @@ static int day_apply(struct store *st, struct wctx *w, struct store_part *p, MDB
                      unsigned *merged)
 {
     int rc = day_tracks(w, p, txn, merged);
+    if (!rc)
+        rc = hold_day(st, w, p, txn);
     for (unsigned bi = 0; bi < w->npend && !rc; bi++)
         if (w->pend[bi]->nraw)
             rc = day_raw_batch(st, w, p, txn, w->pend[bi]);
@@ -238,11 +248,18 @@ int writer_commit(struct store *st, struct wctx *w)
     int32_t oldest = store_oldest_day(st);
     int32_t newest = store_day_of(store_now(st)) + 1;
     unsigned nd = writer_plan(w, oldest, newest);
+    int rc = hold_plan(st, w, &nd);
+    if (rc)
+        return rc;
+    /* Oldest day first: a hold written out on an earlier day commits before the journal
+     * record of the vehicle's later slot (hold.c, recovery). */
+    qsort(w->days, nd, sizeof *w->days, day_cmp);
     for (unsigned i = 0; i < nd; i++) {
-        int rc = writer_day(st, w, w->days[i]);
+        rc = writer_day(st, w, w->days[i]);
         if (rc)
             return rc;
     }
+    hold_apply(st, w);
     /* A day that no longer receives frames still holds raw index entries: write them. */
     int32_t d;
     int all;

@@ -58,6 +58,7 @@ static const struct cfg_key cfg_keys[] = {
     I("store", "retention_days", retention_days, 1, 36600, "183", 0),
     B("store", "retention_force", retention_force, "no", 0),
     I("store", "compact_after_days", compact_after_days, 0, 183, "1", 0),
+    I("store", "hold_mb", hold_mb, 1, 1048576, "512", 0),
     I("store", "commit_interval_ms", commit_interval_ms, 1, 1000, "5", 0),
     I("store", "batch_records", batch_records, 16, 65536, "1024", 0),
     I("store", "batches_per_worker", batches_per_worker, 2, 1024, "64", 0),

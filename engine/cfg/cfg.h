@@ -52,6 +52,7 @@ struct cfg {
     int64_t retention_days;
     int64_t retention_force;
     int64_t compact_after_days;    /* 0: never */
+    int64_t hold_mb;               /* memory for held open track slots */
     int64_t commit_interval_ms;
     int64_t batch_records;
     int64_t batches_per_worker;

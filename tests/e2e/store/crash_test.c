@@ -3,6 +3,8 @@
  * from store_batch_reap) on a pipe; the parent SIGKILLs it at a random moment, reopens the
  * store and checks that every acknowledged record is present exactly once and that the
  * integrity walk is clean. RW_CRASH_KILLS (default 24) rounds on one store directory.
+ * The store clock follows the data (as `serve --clock=data` does), so the points are
+ * current: held in memory and journaled (store/README.md §3b), and a kill finds holds.
  * Plain program (fork + SIGKILL); exit 0 pass, 1 fail. */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,12 +26,22 @@
 struct ack { uint32_t run, idx; };
 
 static int64_t base_t;
+static _Atomic int64_t data_now; /* newest GNSS time written: the store's clock */
+
+static int64_t data_clock(void *ctx)
+{
+    (void)ctx;
+    int64_t t = data_now;
+    return t > 0 ? t : time(NULL);
+}
 
 static void rec_of(uint32_t run, uint32_t idx, struct store_pos *p, struct store_raw *r,
                    char *frame, size_t cap)
 {
     uint32_t vid = 1 + idx % VEH;
     int64_t t = base_t + (int64_t)run * PER_RUN + idx / VEH;
+    if (t > data_now)
+        data_now = t;
     tu_pos(p, vid, t, run);
     int len = snprintf(frame, cap, "r%ui%u", run, idx);
     memset(r, 0, sizeof *r);
@@ -69,6 +81,8 @@ static void child_main(const char *dir, uint32_t run, int fd)
     c.pool_batches = 16;
     c.batch_pos = PER_BATCH;
     c.batch_raw = PER_BATCH;
+    c.clock = data_clock;
+    data_now = base_t + (int64_t)run * PER_RUN;
     struct store *st = tu_open(&c);
     char frame[64];
     for (uint32_t idx = 0;; ) {
@@ -156,6 +170,8 @@ static int verify(const char *dir, uint32_t runs, int64_t t_start_ms)
     struct store_config c;
     tu_config(&c, dir);
     c.shards = 2;
+    c.clock = data_clock;
+    data_now = base_t + (int64_t)runs * PER_RUN;
     struct store *st = tu_open(&c);
     int bad = 0;
     long problems = store_verify(st);
