@@ -700,7 +700,11 @@ static void wk_end_iteration(struct worker *w)
         w->conns[ci].dirty = 0;
         wk_flush_one(w, &w->conns[ci], ci);
     }
-    if (w->cur && (w->cur_pos || w->cur_raw)) {
+    /* The open batch goes when the writer has taken what was queued before it: batches
+     * queued behind each other reach the same commit anyway, and one open batch instead
+     * of many small ones keeps the pool from running dry (backpressure) while the writer
+     * commits. A full batch goes at once (worker_room). */
+    if (w->cur && (w->cur_pos || w->cur_raw) && store_shard_queued(w->store, w->id) == 0) {
         if (store_batch_submit(w->store, w->cur) == 0) {
             w->batches_inflight++;
             w->cur = NULL;
@@ -740,6 +744,7 @@ static void wk_iteration(struct worker *w)
      * soon as the writer commits), else 100 ms for housekeeping and the stop flag. */
     struct __kernel_timespec ts = {.tv_sec = 0,
                                    .tv_nsec = (w->batches_inflight || w->ack_over_n ||
+                                                (w->cur && (w->cur_pos || w->cur_raw)) ||
                                                 (w->regsvc && regsvc_pending(w->regsvc, w->id)))
                                                    ? 1000000
                                                    : 100000000};

@@ -104,6 +104,11 @@ unsigned store_batch_count(const struct store_batch *b);
  * writer until it comes back from store_batch_reap(). */
 int store_batch_submit(struct store *st, struct store_batch *b);
 
+/* Batches of <shard> submitted and not yet taken by the writer (shard thread). A shard
+ * that keeps filling its open batch while this is non-zero loses no latency (the writer
+ * takes everything queued at once) and keeps its pool from running dry. */
+unsigned store_shard_queued(const struct store *st, unsigned shard);
+
 /* Collects up to <max> batches of shard <shard> whose fate is decided, in submit order.
  * Returns how many were put in <done>. For each, store_batch_status() is 0 when every
  * record is durable (committed, fsynced): the engine may now acknowledge them. */

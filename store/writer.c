@@ -155,6 +155,11 @@ int store_batch_submit(struct store *st, struct store_batch *b)
     return 0;
 }
 
+unsigned store_shard_queued(const struct store *st, unsigned shard)
+{
+    return ck_ring_size(&st->shards[shard].sub);
+}
+
 unsigned store_batch_reap(struct store *st, unsigned shard, struct store_batch **done,
                           unsigned max)
 {
