@@ -1,8 +1,8 @@
 /* serve.c: `roadwatch serve`, `check-config`, `top` and `stats` — wiring of the engine:
  * configuration, store, registry, live table, workers, signals.
  *
- * Threads: the main thread starts the workers, then waits in sigwait() for SIGTERM/SIGINT
- * (clean stop: workers stop reading, hand their last batches over, the store commits
+ * Threads: the main thread starts the workers, then waits for signals, waking once a second
+ * to copy the store's figures into the live table's header: SIGTERM/SIGINT (clean stop: workers stop reading, hand their last batches over, the store commits
  * them and closes) and SIGHUP (reload: the reloadable keys of the file are adopted).
  * Every other thread runs with those signals blocked. */
 #include <errno.h>
@@ -202,6 +202,33 @@ static void eng_raise_nofile(void)
     }
 }
 
+/* The store's figures into the live table's header, for `roadwatch stats` and `top`. */
+static void eng_publish_store(struct engine *e)
+{
+    struct store_stats s;
+    struct live_store *o = live_store_rw(e->live);
+    store_stats_get(e->st, &s);
+    uint64_t hv, hp;
+    store_held(e->st, &hv, &hp);
+    o->commits = s.commits;
+    o->batches = s.batches;
+    o->points = s.points;
+    o->points_dup = s.points_dup;
+    o->points_old = s.points_old;
+    o->points_future = s.points_future;
+    o->points_full = s.points_full;
+    o->raw_frames = s.raw_frames;
+    o->raw_dropped = s.raw_dropped;
+    o->commit_errors = s.commit_errors;
+    o->map_grows = s.map_grows;
+    o->days_compacted = s.days_compacted;
+    o->commit_ns_max = s.commit_ns_max;
+    o->held_vehicles = hv;
+    o->held_points = hp;
+    o->health = store_health(e->st);
+    memcpy(o->commit_hist, s.commit_hist, sizeof o->commit_hist);
+}
+
 static int eng_run(struct engine *e)
 {
     sigset_t set;
@@ -231,8 +258,11 @@ static int eng_run(struct engine *e)
                 e->cfg.jt809_tcp[0] ? e->cfg.jt809_tcp : "off", e->n_workers,
                 e->cfg.data_dir);
         for (;;) {
-            int sig = 0;
-            sigwait(&set, &sig);
+            struct timespec second = {1, 0};
+            eng_publish_store(e);
+            int sig = sigtimedwait(&set, NULL, &second);
+            if (sig < 0)
+                continue; /* EAGAIN: a second went by; EINTR */
             if (sig == SIGHUP) {
                 eng_reload(e);
                 continue;

@@ -117,10 +117,15 @@ static void top_print(const struct live *lv, const struct top_opts *o)
            (unsigned long long)t.vehicles, (unsigned long long)t.connected,
            (unsigned long long)t.online, (unsigned long long)t.alarming,
            (unsigned long long)t.points_today);
-    printf("connections %llu  positions %llu  acks %llu  bad frames %llu  backpressure %llu\n\n",
+    printf("connections %llu  positions %llu  acks %llu  bad frames %llu  backpressure %llu\n",
            (unsigned long long)m.conns_open, (unsigned long long)m.positions,
            (unsigned long long)m.acks_sent, (unsigned long long)m.frames_bad,
            (unsigned long long)m.backpressure_events);
+    const struct live_store *ls = &h->store;
+    printf("store: commits %llu  slowest %.1f ms  held %llu points of %llu vehicles  %s\n\n",
+           (unsigned long long)ls->commits, (double)ls->commit_ns_max / 1e6,
+           (unsigned long long)ls->held_points, (unsigned long long)ls->held_vehicles,
+           ls->health ? err_str((int)ls->health) : "healthy");
     printf("%-10s %-12s %-6s %10s %11s %11s %8s\n", "vehicle", "plate", "colour", "points",
            "lat", "lon", "km/h");
     for (int i = 0; i < TOP_BUSIEST && t.best_id[i]; i++) {
@@ -213,6 +218,52 @@ static void stats_hist(const struct live_hdr *h, const char *name, const char *h
     }
 }
 
+/* The store's block (copied by the engine once a second): no worker label. */
+static void stats_store(const struct live_store *s)
+{
+    static const struct {
+        const char *name, *help, *type;
+        size_t off;
+    } f[] = {
+#define SF(n, h, t) {#n, h, t, offsetof(struct live_store, n)}
+        SF(commits, "Store write transactions committed.", "counter"),
+        SF(batches, "Store batches committed.", "counter"),
+        SF(points, "Positions offered to the store.", "counter"),
+        SF(points_dup, "Positions dropped as copies.", "counter"),
+        SF(points_old, "Positions dropped: older than the retention window.", "counter"),
+        SF(points_future, "Positions dropped: too far in the future, or vehicle 0.", "counter"),
+        SF(points_full, "Positions dropped: the 20-minute slot was full.", "counter"),
+        SF(raw_frames, "Raw frames stored.", "counter"),
+        SF(raw_dropped, "Raw frames dropped: outside the window.", "counter"),
+        SF(commit_errors, "Failed store write transactions (retried).", "counter"),
+        SF(map_grows, "Day map size doublings.", "counter"),
+        SF(days_compacted, "Day partitions compacted.", "counter"),
+        SF(held_vehicles, "Vehicles whose open track slot is held in memory.", "gauge"),
+        SF(held_points, "Track points held in memory (journaled on disk).", "gauge"),
+#undef SF
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        printf("# HELP roadwatch_store_%s %s\n# TYPE roadwatch_store_%s %s\n"
+               "roadwatch_store_%s %llu\n",
+               f[i].name, f[i].help, f[i].name, f[i].type, f[i].name,
+               (unsigned long long)*(const uint64_t *)((const char *)s + f[i].off));
+    printf("# HELP roadwatch_store_health 0 when the store writes, else the negative error code "
+           "it fails with.\n# TYPE roadwatch_store_health gauge\nroadwatch_store_health %lld\n",
+           (long long)s->health);
+    printf("# HELP roadwatch_store_commit_seconds Store write transaction durations.\n"
+           "# TYPE roadwatch_store_commit_seconds histogram\n");
+    uint64_t cum = 0;
+    for (int b = 0; b < 20; b++) {
+        cum += s->commit_hist[b];
+        if (b < 19)
+            printf("roadwatch_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
+                   64e-6 * (double)(1u << b), (unsigned long long)cum);
+    }
+    printf("roadwatch_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
+           "roadwatch_store_commit_seconds_count %llu\n",
+           (unsigned long long)cum, (unsigned long long)cum);
+}
+
 #define STAT(f, help, type)                                                                \
     do {                                                                                   \
         printf("# HELP roadwatch_%s %s\n# TYPE roadwatch_%s %s\n", #f, help, #f, type);    \
@@ -256,6 +307,7 @@ int stats_main(int argc, char **argv)
                offsetof(struct live_metrics, lat_commit_hist), 64e-6);
     stats_hist(h, "ack_latency_seconds", "Commit to acknowledgements queued (per batch).",
                offsetof(struct live_metrics, lat_ack_hist), 4e-6);
+    stats_store(&h->store);
     live_close(lv);
     return 0;
 }

@@ -246,6 +246,8 @@ struct store_stats {
     uint64_t parts_dropped;       /* partitions removed by retention */
     uint64_t days_compacted;      /* day partitions rewritten in key order */
     uint64_t commit_ns_max;       /* slowest commit so far */
+    uint64_t commit_hist[20];     /* commit durations, log2 buckets of 64 us (the last
+                                   * one: everything slower) */
 };
 void store_stats_get(const struct store *st, struct store_stats *out);
 

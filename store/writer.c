@@ -326,6 +326,10 @@ static void writer_publish(struct store *st, struct wctx *w, uint64_t ns)
         dst[i] += src[i];
     if (ns > st->stats.commit_ns_max)
         st->stats.commit_ns_max = ns;
+    unsigned b = 0;
+    while (b < 19 && ns > (64000ull << b))
+        b++;
+    st->stats.commit_hist[b]++;
     pthread_mutex_unlock(&st->stats_mu);
 }
 

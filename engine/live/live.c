@@ -141,6 +141,11 @@ struct live_metrics *live_metrics_rw(struct live *lv, unsigned worker)
     return worker < LIVE_MAX_WORKERS ? &lv->hdr->metrics[worker] : NULL;
 }
 
+struct live_store *live_store_rw(struct live *lv)
+{
+    return &lv->hdr->store;
+}
+
 /* Writers take the slot by moving its sequence from even to odd with a CAS, so that the
  * rare moment two threads write one vehicle (a terminal's new connection on another
  * worker while the old one closes) cannot corrupt it; an uncontended CAS costs about what

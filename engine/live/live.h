@@ -23,7 +23,7 @@
 #include "store/store.h"
 
 #define LIVE_MAGIC 0x52574C49564531ull /* "RWLIVE1" */
-#define LIVE_VERSION 2u         /* 2: 8 KiB header, commit -> ack histogram */
+#define LIVE_VERSION 3u         /* 2: 8 KiB header, commit -> ack histogram; 3: store block */
 #define LIVE_HDR_SIZE 8192u
 #define LIVE_MAX_WORKERS 12
 
@@ -51,6 +51,16 @@ struct live_metrics {
     uint64_t pad[0];
 } __attribute__((aligned(64)));
 
+/* The store's figures, copied once a second by the engine's main thread (one writer). */
+struct live_store {
+    uint64_t commits, batches, points, points_dup, points_old, points_future, points_full;
+    uint64_t raw_frames, raw_dropped, commit_errors, map_grows, days_compacted;
+    uint64_t commit_ns_max;
+    uint64_t held_vehicles, held_points; /* open track slots held in memory (store §3b) */
+    int64_t health;                /* store_health(): 0, or the negative code of the fault */
+    uint64_t commit_hist[20];      /* commit durations, log2 buckets of 64 us */
+};
+
 struct live_hdr {
     uint64_t magic;
     uint32_t version;
@@ -62,6 +72,7 @@ struct live_hdr {
     uint64_t tag;          /* identity of the store the slots describe (hash of its path) */
     uint8_t reserved[64 - 48];
     struct live_metrics metrics[LIVE_MAX_WORKERS];
+    struct live_store store;
 };
 
 /* One vehicle (128 bytes). */
@@ -105,6 +116,7 @@ void live_close(struct live *lv);
 uint64_t live_slots(const struct live *lv);
 const struct live_hdr *live_header(const struct live *lv);
 struct live_metrics *live_metrics_rw(struct live *lv, unsigned worker);
+struct live_store *live_store_rw(struct live *lv);
 
 /* Writer side: returns the slot of <vehicle_id> (NULL when beyond the table: counted by
  * the caller) between begin and end. */

@@ -106,13 +106,24 @@ static void run_edition(uint16_t edition, const char *phone, int udp)
     cr_expect_leq(n_ack, n_commit, "an ack sample per committed batch with acks");
     char cmd[512], line[256];
     snprintf(cmd, sizeof cmd, "%s stats --path %s", getenv("RW_BIN"), eng.live);
-    FILE *sp = popen(cmd, "r");
-    cr_assert_not_null(sp);
+    /* The store's block is copied once a second: its commits show within a few. */
     int seen = 0;
-    while (fgets(line, sizeof line, sp))
-        seen |= strncmp(line, "roadwatch_ack_latency_seconds_count{worker=", 43) == 0;
-    cr_expect_eq(pclose(sp), 0);
+    unsigned long long commits = 0, commit_count = 0;
+    for (int tries = 0; tries < 40 && (!seen || !commits || !commit_count); tries++) {
+        if (tries)
+            usleep(100000);
+        FILE *sp = popen(cmd, "r");
+        cr_assert_not_null(sp);
+        while (fgets(line, sizeof line, sp)) {
+            seen |= strncmp(line, "roadwatch_ack_latency_seconds_count{worker=", 43) == 0;
+            sscanf(line, "roadwatch_store_commits %llu", &commits);
+            sscanf(line, "roadwatch_store_commit_seconds_count %llu", &commit_count);
+        }
+        cr_expect_eq(pclose(sp), 0);
+    }
     cr_expect(seen, "roadwatch stats prints the commit -> ack histogram");
+    cr_expect_gt(commits, 0, "roadwatch stats prints the store's commits");
+    cr_expect_eq(commit_count, commits, "one commit-duration sample per commit");
     term_close(&t);
     cr_assert_eq(eng_stop(&eng, SIGTERM), 0, "clean stop");
     static struct store_pos pts[64];
