@@ -9,9 +9,7 @@
 #ifndef RW_VERSION
 #define RW_VERSION "0.0.0"
 #endif
-#ifndef RW_COMMIT
-#define RW_COMMIT "unknown"
-#endif
+#include "rw_commit.h" /* RW_COMMIT, made at build time (cmake/commit.cmake) */
 
 typedef int (*verb_fn)(int argc, char **argv);
 

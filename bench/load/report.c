@@ -6,9 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef RW_COMMIT
-#define RW_COMMIT "unknown"
-#endif
+#include "rw_commit.h" /* RW_COMMIT, made at build time (cmake/commit.cmake) */
 
 static void machine_json(FILE *f)
 {

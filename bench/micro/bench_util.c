@@ -7,9 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef RW_COMMIT
-#define RW_COMMIT "unknown"
-#endif
+#include "rw_commit.h" /* RW_COMMIT, made at build time (cmake/commit.cmake) */
 
 uint64_t bench_now_ns(void)
 {

@@ -5,5 +5,5 @@ if(TARGET rw_store)
                  ${CMAKE_CURRENT_LIST_DIR}/bench_util.c
                  ${CMAKE_SOURCE_DIR}/tests/unit/store/test_util.c)
   target_link_libraries(bench_store PRIVATE rw_store rw_bench_load ${LMDB_LIB})
-  target_compile_definitions(bench_store PRIVATE RW_COMMIT="${RW_GIT_COMMIT}")
+  target_link_libraries(bench_store PRIVATE rw_commit)
 endif()
