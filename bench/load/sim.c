@@ -204,6 +204,8 @@ static void link_connect(struct sim_worker *w, uint32_t i, uint64_t now)
     }
     l->fd = fd;
     l->connecting = rc != 0;
+    if (l->connecting)
+        t->state = TERM_S_CONNECTING; /* not DOWN: the next tick must not connect again */
     struct epoll_event ev = {.events = EPOLLIN | (l->connecting ? EPOLLOUT : 0u),
                              .data.u64 = i};
     if (epoll_ctl(w->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -652,7 +654,7 @@ static void worker_tick(struct sim_worker *w, uint64_t now, int draining)
         if (in_outage(w, t, gnss)) {
             if (l->fd >= 0)
                 link_close(w, i, now);
-        } else if (t->state == TERM_S_DOWN && now >= t->reconnect_ns &&
+        } else if (t->state == TERM_S_DOWN && l->fd < 0 && now >= t->reconnect_ns &&
                    (!draining || (!w->cfg.open_loop && term_outstanding(t) > 0)) &&
                    connects < SIM_CONNECTS_PER_TICK) {
             connects++;
