@@ -56,56 +56,58 @@ static int reg_new_code(char code[33])
     return 0;
 }
 
-/* Finds the vehicle of a registering terminal, or enrols it (open mode). Returns its id,
- * or a negative JT808_REG_* result (as -(result)) / store error (below -100). */
-static int64_t reg_vehicle(struct registry *r, const char *phone, const struct jt808_register *g)
+int registry_register_many(struct registry *r, struct registry_req *q, size_t n)
 {
-    struct store_vehicle v;
-    int rc = store_vehicle_by_phone(r->st, phone, &v);
-    if (rc == 0)
-        return v.id;
-    if (rc != -ENOENT)
-        return rc - 1000;
-    struct rw_bytes plate = rw_trim(g->plate);
-    rc = store_vehicle_by_plate(r->st, plate.p, plate.len, g->plate_color, &v);
-    if (rc == 0)
-        return -(int64_t)(r->open_mode ? JT808_REG_VEHICLE_TAKEN : JT808_REG_TERMINAL_UNKNOWN);
-    if (rc != -ENOENT)
-        return rc - 1000;
-    if (!__atomic_load_n(&r->open_mode, __ATOMIC_RELAXED))
-        return -(int64_t)JT808_REG_VEHICLE_UNKNOWN;
-    memset(&v, 0, sizeof v);
-    if (plate.len > sizeof v.plate)
-        plate.len = sizeof v.plate;
-    memcpy(v.plate, plate.p, plate.len);
-    v.plate_len = (uint8_t)plate.len;
-    v.colour = g->plate_color;
-    snprintf(v.phone, sizeof v.phone, "%s", phone);
-    struct rw_bytes tid = rw_trim(g->term_id);
-    if (tid.len >= sizeof v.terminal_id)
-        tid.len = sizeof v.terminal_id - 1;
-    memcpy(v.terminal_id, tid.p, tid.len);
-    uint32_t id;
-    rc = store_vehicle_enrol(r->st, &v, &id);
-    if (rc == RW_E_DUPLICATE)
-        return -(int64_t)JT808_REG_VEHICLE_TAKEN;
-    return rc < 0 ? rc - 1000 : (int64_t)id;
+    struct store_reg it[REGISTRY_BATCH_MAX];
+    for (size_t done = 0; done < n;) {
+        size_t m = n - done < REGISTRY_BATCH_MAX ? n - done : REGISTRY_BATCH_MAX;
+        for (size_t i = 0; i < m; i++) {
+            struct registry_req *x = &q[done + i];
+            struct store_reg *e = &it[i];
+            memset(e, 0, sizeof *e);
+            x->result = 0;
+            reg_phone(x->h->phone, e->phone);
+            struct rw_bytes plate = rw_trim(x->reg->plate);
+            e->plate_len = (uint8_t)(plate.len < sizeof e->plate ? plate.len : sizeof e->plate);
+            if (e->plate_len)
+                memcpy(e->plate, plate.p, e->plate_len);
+            e->colour = x->reg->plate_color;
+            struct rw_bytes tid = rw_trim(x->reg->term_id);
+            if (tid.len >= sizeof e->terminal_id)
+                tid.len = sizeof e->terminal_id - 1;
+            if (tid.len)
+                memcpy(e->terminal_id, tid.p, tid.len);
+            int rc = reg_new_code(x->code);
+            if (rc) {
+                e->code_len = 0; /* refused by the store as a bad item */
+                x->result = rc;
+                continue;
+            }
+            e->code_len = (uint8_t)strlen(x->code);
+            memcpy(e->code, x->code, e->code_len);
+        }
+        int rc = store_register_batch(r->st, it, m,
+                                      __atomic_load_n(&r->open_mode, __ATOMIC_RELAXED));
+        for (size_t i = 0; i < m; i++) {
+            struct registry_req *x = &q[done + i];
+            if (x->result < 0 && it[i].code_len == 0)
+                continue; /* no code could be made */
+            x->result = rc ? rc : it[i].result;
+            if (x->result != JT808_REG_OK)
+                x->code[0] = 0;
+        }
+        done += m;
+    }
+    return 0;
 }
 
 int registry_register(struct registry *r, const struct jt808_hdr *h,
                       const struct jt808_register *reg, char code[33])
 {
-    char phone[21];
-    reg_phone(h->phone, phone);
-    int64_t id = reg_vehicle(r, phone, reg);
-    if (id < -100)
-        return (int)(id + 1000);
-    if (id <= 0)
-        return (int)-id;
-    int rc = reg_new_code(code);
-    if (rc == 0)
-        rc = store_vehicle_set_auth(r->st, (uint32_t)id, (const uint8_t *)code, strlen(code));
-    return rc < 0 ? rc : JT808_REG_OK;
+    struct registry_req q = {h, reg, 0, ""};
+    registry_register_many(r, &q, 1);
+    memcpy(code, q.code, sizeof q.code);
+    return q.result;
 }
 
 int registry_authenticate(struct registry *r, const uint8_t phone[10], struct rw_bytes code,

@@ -27,6 +27,18 @@ void registry_set_open_mode(struct registry *r, int open_mode);
 int registry_register(struct registry *r, const struct jt808_hdr *h,
                       const struct jt808_register *reg, char code[33]);
 
+/* The same for <n> registrations in one durable transaction (the registration service
+ * batches what arrives together: one fsync per batch). Each item's result and code are
+ * set; a store failure sets every result to the (negative) code. */
+struct registry_req {
+    const struct jt808_hdr *h;
+    const struct jt808_register *reg;
+    int result;                   /* out: JT808_REG_*, or negative */
+    char code[33];                /* out: on JT808_REG_OK */
+};
+#define REGISTRY_BATCH_MAX 64
+int registry_register_many(struct registry *r, struct registry_req *q, size_t n);
+
 /* Checks the authentication code <code> of the terminal <phone>. Returns 0 and sets
  * <*vehicle_id> (and the plate, GBK NUL-padded 21 bytes, and colour) when it matches,
  * -ENOENT for an unknown terminal, -EACCES for a wrong code, or a store error. */

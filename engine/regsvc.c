@@ -160,27 +160,11 @@ unsigned regsvc_pending(const struct regsvc *s, unsigned w)
     return s->pending[w];
 }
 
-/* Runs one request; the answer goes back to the worker's ring (dropped if it is full:
- * the terminal registers again). */
-static void regsvc_run(struct regsvc *s, unsigned w, const struct reg_req *q)
+/* Hands an answer back to its worker's ring (dropped if it stays full: the terminal
+ * registers again). */
+static void regsvc_answer(struct regsvc *s, unsigned w, const struct reg_rsp *r)
 {
-    struct jt808_register g = {
-        .edition = q->reg_edition,
-        .province = q->province,
-        .city = q->city,
-        .maker = rw_bytes_of(q->maker, q->maker_len),
-        .model = rw_bytes_of(q->model, q->model_len),
-        .term_id = rw_bytes_of(q->term_id, q->term_len),
-        .plate_color = q->plate_color,
-        .plate = rw_bytes_of(q->plate, q->plate_len),
-    };
-    struct reg_rsp r;
-    memset(&r, 0, sizeof r);
-    r.conn = q->conn;
-    r.gen = q->gen;
-    r.h = q->h;
-    r.result = registry_register(s->reg, &q->h, &g, r.code);
-    for (int tries = 0; spsc_push(&s->rsp[w], &r) != 0; tries++) {
+    for (int tries = 0; spsc_push(&s->rsp[w], r) != 0; tries++) {
         if (tries > 1000) {
             __atomic_fetch_add(&s->dropped, 1, __ATOMIC_RELAXED);
             return;
@@ -190,15 +174,56 @@ static void regsvc_run(struct regsvc *s, unsigned w, const struct reg_req *q)
     }
 }
 
+/* Runs what the workers submitted, up to REGISTRY_BATCH_MAX requests in one durable
+ * transaction: a storm of first registrations costs one fsync per batch. */
+static unsigned regsvc_batch(struct regsvc *s)
+{
+    static __thread struct reg_req q[REGISTRY_BATCH_MAX];
+    static __thread struct jt808_register g[REGISTRY_BATCH_MAX];
+    static __thread struct registry_req rq[REGISTRY_BATCH_MAX];
+    static __thread unsigned from[REGISTRY_BATCH_MAX];
+    unsigned n = 0;
+    for (int more = 1; more && n < REGISTRY_BATCH_MAX;) { /* round robin over workers */
+        more = 0;
+        for (unsigned w = 0; w < s->workers && n < REGISTRY_BATCH_MAX; w++)
+            if (spsc_pop(&s->req[w], &q[n])) {
+                from[n++] = w;
+                more = 1;
+            }
+    }
+    for (unsigned i = 0; i < n; i++) {
+        g[i] = (struct jt808_register){
+            .edition = q[i].reg_edition,
+            .province = q[i].province,
+            .city = q[i].city,
+            .maker = rw_bytes_of(q[i].maker, q[i].maker_len),
+            .model = rw_bytes_of(q[i].model, q[i].model_len),
+            .term_id = rw_bytes_of(q[i].term_id, q[i].term_len),
+            .plate_color = q[i].plate_color,
+            .plate = rw_bytes_of(q[i].plate, q[i].plate_len),
+        };
+        rq[i] = (struct registry_req){&q[i].h, &g[i], 0, ""};
+    }
+    if (n)
+        registry_register_many(s->reg, rq, n);
+    for (unsigned i = 0; i < n; i++) {
+        struct reg_rsp r;
+        memset(&r, 0, sizeof r);
+        r.conn = q[i].conn;
+        r.gen = q[i].gen;
+        r.h = q[i].h;
+        r.result = rq[i].result;
+        memcpy(r.code, rq[i].code, sizeof r.code);
+        regsvc_answer(s, from[i], &r);
+    }
+    return n;
+}
+
 void *regsvc_main(void *arg)
 {
     struct regsvc *s = arg;
-    struct reg_req q;
     while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
-        unsigned done = 0;
-        for (unsigned w = 0; w < s->workers; w++)
-            for (int k = 0; k < 64 && spsc_pop(&s->req[w], &q); k++, done++)
-                regsvc_run(s, w, &q);
+        unsigned done = regsvc_batch(s);
         if (!done) {
             struct timespec ts = {0, 1000000}; /* idle: look again in 1 ms */
             nanosleep(&ts, NULL);

@@ -3,9 +3,11 @@
  * durably) off the workers, so that a storm of first registrations (each a fsynced meta
  * transaction) never stalls a worker's other terminals.
  *
- *   worker w ── regsvc_submit(w) ─ SPSC ring ─> regsvc thread: registry_register()
+ *   worker w ── regsvc_submit(w) ─ SPSC ring ─> regsvc thread: registry_register_many()
  *   worker w <─ regsvc_poll(w) ─── SPSC ring ──┘  (the 0x8100 goes out from the worker)
  *
+ * The thread takes up to REGISTRY_BATCH_MAX requests at a time, round robin over the
+ * workers, and runs them in one durable meta transaction (one fsync per batch).
  * One request ring and one reply ring per worker, fixed size, allocated at creation. A full
  * ring drops the request (counted): the terminal sends 0x0100 again after its timeout.
  * Threading: regsvc_submit/regsvc_poll for worker w only from worker w's thread;
