@@ -205,28 +205,10 @@ static void eng_raise_nofile(void)
 /* The store's figures into the live table's header, for `roadwatch stats` and `top`. */
 static void eng_publish_store(struct engine *e)
 {
-    struct store_stats s;
     struct live_store *o = live_store_rw(e->live);
-    store_stats_get(e->st, &s);
-    uint64_t hv, hp;
-    store_held(e->st, &hv, &hp);
-    o->commits = s.commits;
-    o->batches = s.batches;
-    o->points = s.points;
-    o->points_dup = s.points_dup;
-    o->points_old = s.points_old;
-    o->points_future = s.points_future;
-    o->points_full = s.points_full;
-    o->raw_frames = s.raw_frames;
-    o->raw_dropped = s.raw_dropped;
-    o->commit_errors = s.commit_errors;
-    o->map_grows = s.map_grows;
-    o->days_compacted = s.days_compacted;
-    o->commit_ns_max = s.commit_ns_max;
-    o->held_vehicles = hv;
-    o->held_points = hp;
+    store_stats_get(e->st, &o->s);
+    store_held(e->st, &o->held_vehicles, &o->held_points);
     o->health = store_health(e->st);
-    memcpy(o->commit_hist, s.commit_hist, sizeof o->commit_hist);
 }
 
 static int eng_run(struct engine *e)

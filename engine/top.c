@@ -123,7 +123,7 @@ static void top_print(const struct live *lv, const struct top_opts *o)
            (unsigned long long)m.backpressure_events);
     const struct live_store *ls = &h->store;
     printf("store: commits %llu  slowest %.1f ms  held %llu points of %llu vehicles  %s\n\n",
-           (unsigned long long)ls->commits, (double)ls->commit_ns_max / 1e6,
+           (unsigned long long)ls->s.commits, (double)ls->s.commit_ns_max / 1e6,
            (unsigned long long)ls->held_points, (unsigned long long)ls->held_vehicles,
            ls->health ? err_str((int)ls->health) : "healthy");
     printf("%-10s %-12s %-6s %10s %11s %11s %8s\n", "vehicle", "plate", "colour", "points",
@@ -225,7 +225,8 @@ static void stats_store(const struct live_store *s)
         const char *name, *help, *type;
         size_t off;
     } f[] = {
-#define SF(n, h, t) {#n, h, t, offsetof(struct live_store, n)}
+#define SF(n, h, t) {#n, h, t, offsetof(struct live_store, s.n)}
+#define SH(n, h, t) {#n, h, t, offsetof(struct live_store, n)}
         SF(commits, "Store write transactions committed.", "counter"),
         SF(batches, "Store batches committed.", "counter"),
         SF(points, "Positions offered to the store.", "counter"),
@@ -237,10 +238,13 @@ static void stats_store(const struct live_store *s)
         SF(raw_dropped, "Raw frames dropped: outside the window.", "counter"),
         SF(commit_errors, "Failed store write transactions (retried).", "counter"),
         SF(map_grows, "Day map size doublings.", "counter"),
+        SF(reader_slots_freed, "Stale LMDB reader slots cleared.", "counter"),
+        SF(parts_dropped, "Day partitions removed by retention.", "counter"),
         SF(days_compacted, "Day partitions compacted.", "counter"),
-        SF(held_vehicles, "Vehicles whose open track slot is held in memory.", "gauge"),
-        SF(held_points, "Track points held in memory (journaled on disk).", "gauge"),
+        SH(held_vehicles, "Vehicles whose open track slot is held in memory.", "gauge"),
+        SH(held_points, "Track points held in memory (journaled on disk).", "gauge"),
 #undef SF
+#undef SH
     };
     for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
         printf("# HELP roadwatch_store_%s %s\n# TYPE roadwatch_store_%s %s\n"
@@ -254,7 +258,7 @@ static void stats_store(const struct live_store *s)
            "# TYPE roadwatch_store_commit_seconds histogram\n");
     uint64_t cum = 0;
     for (int b = 0; b < 20; b++) {
-        cum += s->commit_hist[b];
+        cum += s->s.commit_hist[b];
         if (b < 19)
             printf("roadwatch_store_commit_seconds_bucket{le=\"%g\"} %llu\n",
                    64e-6 * (double)(1u << b), (unsigned long long)cum);

@@ -232,17 +232,10 @@ static int wo_add(struct wctx *w, struct hold_tab *t, struct hold *e)
     }
     if (e->wo)
         return 0;
-    if (w->nwo == w->wo_cap) {
-        size_t nc = w->wo_cap ? w->wo_cap * 2 : 1024;
-        struct hwo *n = mem_alloc(nc * sizeof *n);
-        if (!n)
-            return -ENOMEM;
-        if (w->nwo)
-            memcpy(n, w->wo, w->nwo * sizeof *n);
-        mem_free(w->wo);
-        w->wo = n;
-        w->wo_cap = nc;
-    }
+    void *a = w->wo;
+    if (mem_reserve(&a, &w->wo_cap, w->nwo + 1, sizeof *w->wo, w->nwo, 1024))
+        return -ENOMEM;
+    w->wo = a;
     w->wo[w->nwo++] = (struct hwo){e->day, e->vid};
     e->wo = true;
     return 0;
@@ -348,18 +341,10 @@ static void jkey(uint8_t k[JRN_KEY_LEN], uint8_t slot, uint32_t boot, uint64_t s
 
 static int jbuf_room(struct wctx *w, size_t need)
 {
-    if (need <= w->jbuf_cap)
-        return 0;
-    size_t c = w->jbuf_cap ? w->jbuf_cap : 1u << 16;
-    while (c < need)
-        c *= 2;
-    uint8_t *n = mem_alloc(c);
-    if (!n)
-        return -ENOMEM;
-    mem_free(w->jbuf);
-    w->jbuf = n;
-    w->jbuf_cap = c;
-    return 0;
+    void *a = w->jbuf;
+    int rc = mem_reserve(&a, &w->jbuf_cap, need, 1, 0, 1u << 16);
+    w->jbuf = a;
+    return rc;
 }
 
 /* The day's held groups of journal slot <slot> as one record. */
@@ -593,16 +578,12 @@ static int jrn_recover_entry(uint32_t vid, const uint8_t *seg, size_t len, void 
 static long hold_recover_day(struct store *st, struct trk_scr *sc, int32_t day)
 {
     struct store_part *p;
-    int rc = part_get(st, day, 0, &p);
-    if (rc)
-        return rc == -ENOENT ? 0 : rc;
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
     struct jrec j = {.st = st, .sc = sc, .day = day};
-    if ((rc = part_rtxn(p, &txn))) {
-        part_put(st, p);
-        return rc;
-    }
+    int rc = part_read(st, day, &p, &txn);
+    if (rc)
+        return rc == -ENOENT ? 0 : rc;
     rc = mdb_cursor_open(txn, p->dbi[DDB_JRN], &cur);
     MDB_val key, val;
     int op = MDB_FIRST;
@@ -622,8 +603,7 @@ static long hold_recover_day(struct store *st, struct trk_scr *sc, int32_t day)
     }
     if (cur)
         mdb_cursor_close(cur);
-    part_rtxn_end(p, txn);
-    part_put(st, p);
+    part_read_end(st, p, txn);
     rc = rc == MDB_NOTFOUND ? 0 : store_err(rc);
     return rc ? rc : (long)j.points;
 }

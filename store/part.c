@@ -335,6 +335,22 @@ void part_rtxn_end(struct store_part *p, MDB_txn *txn)
     pthread_rwlock_unlock(&p->rw);
 }
 
+int part_read(struct store *st, int32_t day, struct store_part **p, MDB_txn **txn)
+{
+    int rc = part_get(st, day, 0, p);
+    if (rc)
+        return rc;
+    if ((rc = part_rtxn(*p, txn)))
+        part_put(st, *p);
+    return rc;
+}
+
+void part_read_end(struct store *st, struct store_part *p, MDB_txn *txn)
+{
+    part_rtxn_end(p, txn);
+    part_put(st, p);
+}
+
 /* Closes the day (waiting for its holders) and removes its files, every generation. */
 int part_drop(struct store *st, int32_t day)
 {

@@ -78,15 +78,11 @@ static int track_day(struct store *st, struct trk_scr *sc, int32_t day, uint32_t
     struct store_part *p;
     long hn = hold_copy(st, vid, day, sc->held, STORE_SEG_MAX);
     size_t hi = 0;
-    int rc = part_get(st, day, 0, &p);
-    if (rc)
-        return rc == -ENOENT ? 0 : rc;
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    if ((rc = part_rtxn(p, &txn))) {
-        part_put(st, p);
-        return rc;
-    }
+    int rc = part_read(st, day, &p, &txn);
+    if (rc)
+        return rc == -ENOENT ? 0 : rc;
     uint8_t k[TRK_KEY_LEN];
     int64_t ds = store_day_start(day);
     uint8_t s0 = from > ds ? (uint8_t)((from - ds) / STORE_SLOT_S) : 0;
@@ -133,8 +129,7 @@ static int track_day(struct store *st, struct trk_scr *sc, int32_t day, uint32_t
         track_emit(sc->held + hi, hn - (long)hi, from, to, out, max, n);
     if (cur)
         mdb_cursor_close(cur);
-    part_rtxn_end(p, txn);
-    part_put(st, p);
+    part_read_end(st, p, txn);
     return rc;
 }
 
@@ -355,19 +350,12 @@ static int hits_add(struct hits *h, uint32_t vid, uint16_t pair)
 {
     if (h->n && h->v[h->n - 1].vid == vid && h->v[h->n - 1].pair == pair)
         return 0;
-    if (h->n == h->cap) {
-        size_t nc = h->cap ? h->cap * 2 : 1024;
-        if (nc > (16u << 20))
-            return RW_E_LIMIT;
-        struct hit *nv = mem_alloc(nc * sizeof *nv);
-        if (!nv)
-            return -ENOMEM;
-        if (h->n)
-            memcpy(nv, h->v, h->n * sizeof *nv);
-        mem_free(h->v);
-        h->v = nv;
-        h->cap = nc;
-    }
+    if (h->n == (16u << 20))
+        return RW_E_LIMIT;
+    void *a = h->v;
+    if (mem_reserve(&a, &h->cap, h->n + 1, sizeof *h->v, h->n, 1024))
+        return -ENOMEM;
+    h->v = a;
     h->v[h->n++] = (struct hit){vid, pair};
     return 0;
 }
@@ -397,15 +385,11 @@ static int pres_day(struct store *st, int32_t day, const struct store_area *a,
                     const struct store_span *s, struct hits *h, uint16_t pair)
 {
     struct store_part *p;
-    int rc = part_get(st, day, 0, &p);
-    if (rc)
-        return rc == -ENOENT ? 0 : rc;
     MDB_txn *txn;
     MDB_cursor *cur = NULL;
-    if ((rc = part_rtxn(p, &txn))) {
-        part_put(st, p);
-        return rc;
-    }
+    int rc = part_read(st, day, &p, &txn);
+    if (rc)
+        return rc == -ENOENT ? 0 : rc;
     int64_t ds = store_day_start(day);
     int64_t f = s->from > ds ? s->from - ds : 0, t = s->to - ds < 86400 ? s->to - ds : 86400;
     uint32_t lo, hi;
@@ -419,8 +403,7 @@ static int pres_day(struct store *st, int32_t day, const struct store_area *a,
     }
     if (cur)
         mdb_cursor_close(cur);
-    part_rtxn_end(p, txn);
-    part_put(st, p);
+    part_read_end(st, p, txn);
     return rc;
 }
 

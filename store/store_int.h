@@ -133,6 +133,9 @@ long part_unlink_day(const char *dir, int32_t day, long keep_gen);
 long part_tidy(const char *dir);
 int part_rtxn(struct store_part *p, MDB_txn **txn);
 void part_rtxn_end(struct store_part *p, MDB_txn *txn);
+/* part_get (existing days only: -ENOENT) and a read transaction; part_read_end ends both. */
+int part_read(struct store *st, int32_t day, struct store_part **p, MDB_txn **txn);
+void part_read_end(struct store *st, struct store_part *p, MDB_txn *txn);
 int store_env_open(MDB_env **envp, const char *path, unsigned maxdbs, uint64_t map,
                    unsigned flags);
 long part_list_days(const char *dir, int32_t *out, size_t max);

@@ -1,8 +1,10 @@
 #include "engine/base/mem.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 static _Atomic long mem_fail_countdown = -1;
 static _Atomic unsigned long mem_allocs;
@@ -63,4 +65,25 @@ void *mem_alloc_aligned(size_t align, size_t size)
 void mem_free(void *p)
 {
     free(p);
+}
+
+int mem_reserve(void **p, size_t *cap, size_t need, size_t esize, size_t keep, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : (first ? first : 1);
+    while (c < need) {
+        if (c > SIZE_MAX / 2 / (esize ? esize : 1))
+            return -ENOMEM;
+        c *= 2;
+    }
+    void *n = mem_calloc(c, esize);
+    if (!n)
+        return -ENOMEM;
+    if (keep && *p)
+        memcpy(n, *p, keep * esize);
+    mem_free(*p);
+    *p = n;
+    *cap = c;
+    return 0;
 }

@@ -26,6 +26,11 @@ void mem_free(void *p);
         (p) = NULL;                                                                        \
     } while (0)
 
+/* Makes room for <need> elements of <esize> bytes in the array *<p> of *<cap> elements:
+ * when it is too small, a new one of twice the size (at least <first>) replaces it,
+ * keeping its first <keep> elements. 0, or -ENOMEM (the array is left as it was). */
+int mem_reserve(void **p, size_t *cap, size_t need, size_t esize, size_t keep, size_t first);
+
 /* Test hook: fail the allocation that comes after <n> successful ones; -1 disables. */
 void mem_fail_after(long n);
 /* Number of allocations made through mem_* since start (for tests). */

@@ -53,12 +53,9 @@ struct live_metrics {
 
 /* The store's figures, copied once a second by the engine's main thread (one writer). */
 struct live_store {
-    uint64_t commits, batches, points, points_dup, points_old, points_future, points_full;
-    uint64_t raw_frames, raw_dropped, commit_errors, map_grows, days_compacted;
-    uint64_t commit_ns_max;
+    struct store_stats s;          /* store_stats_get() */
     uint64_t held_vehicles, held_points; /* open track slots held in memory (store §3b) */
     int64_t health;                /* store_health(): 0, or the negative code of the fault */
-    uint64_t commit_hist[20];      /* commit durations, log2 buckets of 64 us */
 };
 
 struct live_hdr {

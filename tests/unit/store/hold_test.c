@@ -38,18 +38,6 @@ static void teardown(void)
 
 TestSuite(hold, .init = setup, .fini = teardown);
 
-static void put_points(struct store *st, const struct store_pos *p, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        struct store_batch *b;
-        cr_assert_eq(store_batch_get(st, 0, &b), 0);
-        while (i < n && store_batch_add_pos(b, &p[i]) == 0)
-            i++;
-        cr_assert_eq(tu_submit_wait(st, 0, b), 0);
-    }
-}
-
 /* Records in the journal of the day of <t>, through a read-only open of <d>. */
 static long journal_records(const char *d, int64_t t)
 {
@@ -95,7 +83,7 @@ Test(hold, held_points_read_back_then_written_out_by_the_sweep)
     struct store *st = tu_open(&cfg);
     int64_t t0 = now_s - 1200; /* the previous slot and this one: both held */
     size_t n = fleet(p, 4000, 20, t0, now_s + 60, 1);
-    put_points(st, p, n);
+    cr_assert_eq(tu_put_points(st, p, n), 0);
     for (uint32_t v = 1; v <= 20; v++)
         expect_track(st, p, n, v, t0, now_s + 3600);
     cr_expect_gt(store_journal_records(st, store_day_of(now_s), -1), 0, "the points are journaled");
@@ -106,7 +94,7 @@ Test(hold, held_points_read_back_then_written_out_by_the_sweep)
     now_s += 2 * 1200 + 5;
     struct store_pos q;
     tu_pos(&q, 99, now_s, 1);
-    put_points(st, &q, 1);
+    cr_assert_eq(tu_put_points(st, &q, 1), 0);
     cr_expect_eq(store_journal_records(st, store_day_of(t0), store_slot_of(t0)), 0,
                  "journal of a closed slot trimmed");
     for (uint32_t v = 1; v <= 20; v++)
@@ -129,7 +117,8 @@ Test(hold, killed_writer_loses_nothing_and_readonly_reads_the_journal)
     cr_assert_geq(pid, 0);
     if (pid == 0) {
         struct store *s = tu_open(&cfg);
-        put_points(s, p, n);
+        if (tu_put_points(s, p, n))
+            _exit(1);
         _exit(0); /* killed: the holds are lost, the journal is on disk */
     }
     int status;
@@ -151,7 +140,7 @@ Test(hold, killed_writer_loses_nothing_and_readonly_reads_the_journal)
     struct store *st = tu_open(&cfg);
     for (uint32_t v = 1; v <= 40; v++)
         expect_track(st, p, n, v, t0, now_s + 3600);
-    put_points(st, p, n);
+    cr_assert_eq(tu_put_points(st, p, n), 0);
     for (uint32_t v = 1; v <= 40; v++)
         expect_track(st, p, n, v, t0, now_s + 3600);
     store_close(st);
@@ -169,14 +158,14 @@ Test(hold, budget_writes_every_hold_out_and_late_points_bypass)
     struct store *st = tu_open(&cfg);
     int64_t t0 = now_s - 1100;
     size_t n = fleet(p, 12000, 100, t0, now_s + 30, 3);
-    put_points(st, p, n);
+    cr_assert_eq(tu_put_points(st, p, n), 0);
     /* Late points: an hour ago (a slot no longer held), and the held slot's past. */
     static struct store_pos late[200];
     for (uint32_t v = 1; v <= 100; v++) {
         tu_pos(&late[2 * (v - 1)], v, now_s - 3600 - v, 4);
         tu_pos(&late[2 * (v - 1) + 1], v, t0 + 15, 4);
     }
-    put_points(st, late, 200);
+    cr_assert_eq(tu_put_points(st, late, 200), 0);
     for (uint32_t v = 1; v <= 100; v += 7) {
         long k = store_track_read(st, v, now_s - 7200, now_s + 3600, got, 20000);
         size_t want = 2;

@@ -41,14 +41,7 @@ static void teardown(void)
 
 static void put_points(const struct store_pos *p, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        struct store_batch *b;
-        cr_assert_eq(store_batch_get(st, 0, &b), 0);
-        while (i < n && store_batch_add_pos(b, &p[i]) == 0)
-            i++;
-        cr_assert_eq(tu_submit_wait(st, 0, b), 0);
-    }
+    cr_assert_eq(tu_put_points(st, p, n), 0);
 }
 
 TestSuite(store, .init = setup, .fini = teardown);

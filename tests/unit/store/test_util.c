@@ -88,6 +88,22 @@ int tu_submit_wait(struct store *st, unsigned shard, struct store_batch *b)
     return -ETIMEDOUT;
 }
 
+int tu_put_points(struct store *st, const struct store_pos *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        struct store_batch *b;
+        int rc = store_batch_get(st, 0, &b);
+        if (rc)
+            return rc;
+        while (i < n && store_batch_add_pos(b, &p[i]) == 0)
+            i++;
+        if ((rc = tu_submit_wait(st, 0, b)))
+            return rc;
+    }
+    return 0;
+}
+
 uint64_t tu_rand(uint64_t *s)
 {
     uint64_t x = *s += 0x9e3779b97f4a7c15ull;

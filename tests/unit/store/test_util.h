@@ -20,6 +20,9 @@ int tu_submit_wait(struct store *st, unsigned shard, struct store_batch *b);
 /* A point of vehicle <vid> at <t> whose every field is derived from (vid, t, salt). */
 void tu_pos(struct store_pos *p, uint32_t vid, int64_t t, uint32_t salt);
 int tu_pos_eq(const struct store_pos *a, const struct store_pos *b);
+/* Stores <p> (n points) through shard 0, batch by batch, each committed before the next:
+ * 0, or the first error. */
+int tu_put_points(struct store *st, const struct store_pos *p, size_t n);
 uint64_t tu_rand(uint64_t *s);
 /* The format version in <dir>/meta.mdb: written (0 or an LMDB code) and read (0: none). */
 int tu_meta_format_set(const char *dir, uint32_t f);
