@@ -51,3 +51,28 @@ Test(mem, fault_injection_fails_the_nth_allocation)
     mem_free(d);
     cr_assert_null(mem_calloc(SIZE_MAX / 2, 4), "overflow is refused");
 }
+
+Test(mem, reserve_grows_keeps_and_fails_cleanly)
+{
+    int *a = NULL;
+    size_t cap = 0;
+    void *p = a;
+    cr_assert_eq(mem_reserve(&p, &cap, 3, sizeof *a, 0, 4), 0);
+    a = p;
+    cr_assert_eq(cap, 4, "the first size");
+    for (int i = 0; i < 4; i++)
+        a[i] = i + 10;
+    cr_assert_eq(mem_reserve(&p, &cap, 4, sizeof *a, 4, 4), 0, "room already");
+    cr_assert_eq(p, (void *)a);
+    cr_assert_eq(mem_reserve(&p, &cap, 9, sizeof *a, 4, 4), 0);
+    a = p;
+    cr_assert_eq(cap, 16, "doubled until it fits");
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(a[i], i + 10, "kept");
+    mem_fail_after(0);
+    cr_assert_eq(mem_reserve(&p, &cap, 17, sizeof *a, 16, 4), -ENOMEM);
+    cr_assert_eq(p, (void *)a, "left as it was");
+    cr_assert_eq(cap, 16);
+    cr_assert_eq(mem_reserve(&p, &cap, SIZE_MAX / 2, sizeof *a, 16, 4), -ENOMEM, "overflow");
+    mem_free(p);
+}
