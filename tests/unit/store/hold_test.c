@@ -177,3 +177,104 @@ Test(hold, budget_writes_every_hold_out_and_late_points_bypass)
     store_close(st);
     cr_expect_eq(journal_records(dir, now_s), 0);
 }
+
+/* A model of what was written: for each vehicle, the set of point times (salt fixed, so a
+ * time names one point). */
+#define MV 24
+#define MT 4096
+static int64_t model[MV + 1][MT];
+static size_t model_n[MV + 1];
+
+static void model_add(uint32_t v, int64_t t)
+{
+    for (size_t i = 0; i < model_n[v]; i++)
+        if (model[v][i] == t)
+            return;
+    cr_assert_lt(model_n[v], MT);
+    model[v][model_n[v]++] = t;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static void model_check(struct store *st, int round)
+{
+    for (uint32_t v = 1; v <= MV; v++) {
+        qsort(model[v], model_n[v], sizeof model[v][0], cmp_i64);
+        if (!model_n[v])
+            continue;
+        long k = store_track_read(st, v, model[v][0], model[v][model_n[v] - 1] + 1, got, 20000);
+        cr_assert_eq(k, (long)model_n[v], "round %d vehicle %u: %ld points read, %zu written",
+                     round, v, k, model_n[v]);
+        for (long i = 0; i < k; i++) {
+            struct store_pos want;
+            tu_pos(&want, v, model[v][i], 9);
+            cr_assert(tu_pos_eq(&want, &got[i]), "round %d vehicle %u point %ld", round, v, i);
+        }
+    }
+}
+
+/* Random rounds against the model: points now, a little ahead, in the held slot's past,
+ * hours late, resent; the clock standing still or jumping over slots; clean reopens and
+ * kills with slots held; now and then a tiny memory budget. Every round reads back every
+ * vehicle; the integrity walk runs at the end. */
+Test(hold, random_rounds_match_a_model, .timeout = 120)
+{
+    static struct store_pos p[600];
+    uint64_t rs = 20261122;
+    memset(model_n, 0, sizeof model_n);
+    struct store *st = tu_open(&cfg);
+    for (int round = 0; round < 40; round++) {
+        uint64_t r = tu_rand(&rs);
+        now_s += (int64_t)(r % 4 == 0 ? 0 : tu_rand(&rs) % 1500);
+        size_t n = 0, want = 50 + tu_rand(&rs) % 500;
+        while (n < want) {
+            uint32_t v = 1 + (uint32_t)(tu_rand(&rs) % MV);
+            uint64_t kind = tu_rand(&rs) % 10;
+            int64_t t;
+            if (kind < 6)
+                t = now_s - (int64_t)(tu_rand(&rs) % 60);
+            else if (kind < 7)
+                t = now_s + (int64_t)(tu_rand(&rs) % 60);
+            else if (kind < 9)
+                t = now_s - (int64_t)(tu_rand(&rs) % 2400);
+            else
+                t = now_s - 3600 - (int64_t)(tu_rand(&rs) % 7200);
+            if (model_n[v] && tu_rand(&rs) % 8 == 0) /* a resend */
+                t = model[v][tu_rand(&rs) % model_n[v]];
+            tu_pos(&p[n++], v, t, 9);
+        }
+        uint64_t what = tu_rand(&rs) % 12;
+        if (what == 0) { /* a writer killed after its commits: holds lost, journal kept */
+            store_close(st);
+            pid_t pid = fork();
+            cr_assert_geq(pid, 0);
+            if (pid == 0) {
+                struct store *s = tu_open(&cfg);
+                _exit(tu_put_points(s, p, n) ? 1 : 0);
+            }
+            int status;
+            cr_assert_eq(waitpid(pid, &status, 0), pid);
+            cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "round %d", round);
+            st = tu_open(&cfg);
+        } else {
+            if (what == 1) { /* a clean reopen, with a budget of ~200 points now and then */
+                store_close(st);
+                cfg.hold_bytes = tu_rand(&rs) % 2 ? 200 * 64 : 512ull << 20;
+                st = tu_open(&cfg);
+            }
+            cr_assert_eq(tu_put_points(st, p, n), 0, "round %d", round);
+        }
+        for (size_t i = 0; i < n; i++)
+            model_add(p[i].vehicle_id, p[i].gnss_time);
+        model_check(st, round);
+    }
+    cr_expect_eq(store_verify(st), 0);
+    store_close(st);
+    st = tu_open(&cfg);
+    model_check(st, 99);
+    store_close(st);
+}
