@@ -2,8 +2,9 @@
  * configuration, store, registry, live table, workers, signals.
  *
  * Threads: the main thread starts the workers, then waits for signals, waking once a second
- * to copy the store's figures into the live table's header: SIGTERM/SIGINT (clean stop: workers stop reading, hand their last batches over, the store commits
- * them and closes) and SIGHUP (reload: the reloadable keys of the file are adopted).
+ * to copy the store's figures into the live table's header: SIGTERM/SIGINT (clean stop:
+ * workers stop reading, hand their last batches over, the store commits them and
+ * closes) and SIGHUP (reload: the reloadable keys of the file are adopted).
  * Every other thread runs with those signals blocked. */
 #include <errno.h>
 #include <getopt.h>

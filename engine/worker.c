@@ -27,6 +27,7 @@
 
 #include "engine/base/assert.h"
 #include "engine/base/err.h"
+#include "engine/base/hist.h"
 #include "engine/base/log.h"
 #include "engine/base/mem.h"
 #include "engine/net/addr.h"
@@ -447,7 +448,6 @@ static void wk_on_recv(struct worker *w, struct conn *c, uint32_t ci, int res,
     wk_maybe_free(w, c, ci);
 }
 
-/* Re-tries the paused connections once batches are free again, in pause order. */
 /* Resumes paused connections in the order they paused (first paused, first served). When
  * the store fills up again part way, the connections not reached stay at the front of the
  * list, ahead of the ones that paused again: under sustained overload every connection
@@ -590,10 +590,7 @@ static void wk_reap(struct worker *w)
         unsigned slot = store_batch_slot(done[i]);
         int ok = store_batch_status(done[i]) == 0;
         int64_t us = (w->now_ms - w->batch_t0[slot]) * 1000;
-        unsigned b = 0;
-        while (b < 19 && us >= (int64_t)(64u << b))
-            b++;
-        w->met->lat_commit_hist[b]++;
+        w->met->lat_commit_hist[hist_log2_bucket(us > 0 ? (uint64_t)us : 0, 64, 20)]++;
         for (uint32_t k = 0; ok && k < w->n_acks[slot]; k++)
             if (wk_ack_one(w, &w->acks[slot][k]) != 0)
                 wk_ack_defer(w, &w->acks[slot][k]);
@@ -603,10 +600,7 @@ static void wk_reap(struct worker *w)
             uint64_t now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
             uint64_t dns = store_batch_done_ns(done[i]);
             uint64_t ack_us = now > dns ? (now - dns) / 1000 : 0;
-            unsigned a = 0;
-            while (a < 19 && ack_us >= (uint64_t)(4u << a))
-                a++;
-            w->met->lat_ack_hist[a]++;
+            w->met->lat_ack_hist[hist_log2_bucket(ack_us, 4, 20)]++;
         }
         w->n_acks[slot] = 0;
         store_batch_release(w->store, done[i]);

@@ -175,23 +175,18 @@ void hold_fini(struct store *st)
     MEM_FREE(st->holds);
 }
 
-static int pos_cmp_tr(const void *a, const void *b)
+static int pos_qcmp(const void *a, const void *b)
 {
-    const struct store_pos *x = a, *y = b;
-    if (x->gnss_time != y->gnss_time)
-        return x->gnss_time < y->gnss_time ? -1 : 1;
-    if (x->recv_time_ms != y->recv_time_ms)
-        return x->recv_time_ms < y->recv_time_ms ? -1 : 1;
-    return 0;
+    return pos_cmp_time(a, b);
 }
 
 static void pts_sort(struct store_pos *p, size_t n)
 {
     size_t i = 1;
-    while (i < n && pos_cmp_tr(&p[i - 1], &p[i]) <= 0)
+    while (i < n && pos_cmp_time(&p[i - 1], &p[i]) <= 0)
         i++;
     if (i < n) /* most holds arrive in order */
-        qsort(p, n, sizeof *p, pos_cmp_tr);
+        qsort(p, n, sizeof *p, pos_qcmp);
 }
 
 long hold_copy(struct store *st, uint32_t vid, int32_t day, struct store_pos *out, size_t cap)
@@ -508,7 +503,7 @@ void hold_apply(struct store *st, struct wctx *w)
         if (e && !e->n)
             hremove(t, e);
     }
-    for (size_t i = 0; i < w->nref; i++) {
+    for (size_t i = 0; i < w->nref; i = group_end(w, i)) {
         struct hold *e = hfind(t, w->refs[i].vid);
         if (e && !e->n)
             hremove(t, e);
@@ -714,28 +709,26 @@ long store_journal_records(struct store *st, int32_t day, int slot)
     if (slot < -1 || slot >= STORE_SLOTS)
         return RW_E_FIELD;
     struct store_part *p;
-    int rc = part_get(st, day, 0, &p);
+    MDB_txn *txn;
+    MDB_cursor *cur = NULL;
+    int rc = part_read(st, day, &p, &txn);
     if (rc)
         return rc == -ENOENT ? 0 : rc;
     long n = 0;
-    MDB_txn *txn;
-    if (!(p->absent & (1u << DDB_JRN)) && (rc = part_rtxn(p, &txn)) == 0) {
-        MDB_cursor *cur;
-        if ((rc = mdb_cursor_open(txn, p->dbi[DDB_JRN], &cur)) == 0) {
-            uint8_t k0 = slot < 0 ? 0 : (uint8_t)slot;
-            MDB_val key = {1, &k0}, val;
-            int op = MDB_SET_RANGE;
-            while ((rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
-                op = MDB_NEXT;
-                if (slot >= 0 && (key.mv_size < 1 || ((uint8_t *)key.mv_data)[0] != slot))
-                    break;
-                n++;
-            }
-            rc = rc == MDB_NOTFOUND ? 0 : rc;
-            mdb_cursor_close(cur);
+    if (!(p->absent & (1u << DDB_JRN)) &&
+        (rc = mdb_cursor_open(txn, p->dbi[DDB_JRN], &cur)) == 0) {
+        uint8_t k0 = slot < 0 ? 0 : (uint8_t)slot;
+        MDB_val key = {1, &k0}, val;
+        int op = MDB_SET_RANGE;
+        while ((rc = mdb_cursor_get(cur, &key, &val, op)) == 0) {
+            op = MDB_NEXT;
+            if (slot >= 0 && (key.mv_size < 1 || ((uint8_t *)key.mv_data)[0] != slot))
+                break;
+            n++;
         }
-        part_rtxn_end(p, txn);
+        rc = rc == MDB_NOTFOUND ? 0 : rc;
+        mdb_cursor_close(cur);
     }
-    part_put(st, p);
-    return rc ? store_err(store_mdb_err(rc)) : n;
+    part_read_end(st, p, txn);
+    return rc ? store_err(rc) : n;
 }

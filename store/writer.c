@@ -12,6 +12,7 @@
 #include <time.h>
 #include <zstd.h>
 
+#include "engine/base/hist.h"
 #include "engine/base/log.h"
 #include "engine/base/mem.h"
 #include "store/store_int.h"
@@ -326,10 +327,7 @@ static void writer_publish(struct store *st, struct wctx *w, uint64_t ns)
         dst[i] += src[i];
     if (ns > st->stats.commit_ns_max)
         st->stats.commit_ns_max = ns;
-    unsigned b = 0;
-    while (b < 19 && ns > (64000ull << b))
-        b++;
-    st->stats.commit_hist[b]++;
+    st->stats.commit_hist[hist_log2_bucket(ns, 64000, 20)]++;
     pthread_mutex_unlock(&st->stats_mu);
 }
 
@@ -354,16 +352,21 @@ static void *writer_main(void *arg)
         int stop = atomic_load(&st->stop);
         writer_collect(st, w);
         if (w->npend == 0) {
-            if (!holds_left && hold_due(st, stop)) { /* idle: a sweep of the holds (all of them at stop) */
+            if (!holds_left && hold_due(st, stop)) { /* idle: sweep the holds (all at stop) */
                 memset(&w->acc, 0, sizeof w->acc);
                 int rc = writer_commit(st, w);
                 if (rc && stop && ++fails_at_stop >= 3) {
                     LOG(LOG_WARN, "store", "held track points left to the journal: %s",
                         err_str(rc));
                     holds_left = true; /* the next open reads them back */
-                } else if (rc) {
-                    LOG(LOG_ERR, "store", "writing held track points: %s", err_str(writer_cause(st, rc)));
-                    sleep_us(10000);
+                } else if (rc) { /* nothing lost (the journal has them): back off as below */
+                    backoff_us = backoff_us ? backoff_us * 2 : 10000;
+                    backoff_us = backoff_us > 1000000 ? 1000000 : backoff_us;
+                    LOG(LOG_ERR, "store", "writing held track points: %s; retry in %u ms",
+                        err_str(writer_cause(st, rc)), backoff_us / 1000);
+                    sleep_us(backoff_us);
+                } else {
+                    backoff_us = 0;
                 }
                 continue;
             }
