@@ -266,6 +266,11 @@ static void stats_store(const struct live_store *s)
     printf("roadwatch_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
            "roadwatch_store_commit_seconds_count %llu\n",
            (unsigned long long)cum, (unsigned long long)cum);
+    printf("# HELP roadwatch_store_writer_seconds_total The store writer thread's time by "
+           "activity.\n# TYPE roadwatch_store_writer_seconds_total counter\n");
+    for (int a = 0; a < STORE_WACT_N; a++)
+        printf("roadwatch_store_writer_seconds_total{activity=\"%s\"} %.3f\n",
+               store_wact_name((enum store_wact)a), (double)s->s.writer_ns[a] / 1e9);
 }
 
 #define STAT(f, help, type)                                                                \

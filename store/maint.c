@@ -4,6 +4,7 @@
  * on a day partition, so it never delays a group commit; dropping or swapping a day waits
  * only for the (short) holders of that day. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -62,6 +63,7 @@ static void reader_check_all(struct store *st)
 static void *maint_main(void *arg)
 {
     struct store *st = arg;
+    pthread_setname_np(pthread_self(), "rw-store-maint");
     uint64_t tick = 0, ms = st->cfg.maint_interval_ms;
     uint64_t rc_every = st->cfg.reader_check_s * 1000ull / ms + 1;
     uint64_t ret_every = st->cfg.retention_check_s * 1000ull / ms + 1;

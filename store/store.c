@@ -149,6 +149,13 @@ void stats_add(struct store *st, size_t off, uint64_t n)
     pthread_mutex_unlock(&st->stats_mu);
 }
 
+const char *store_wact_name(enum store_wact a)
+{
+    static const char *const names[STORE_WACT_N] = {"commit", "gather", "holds", "merge",
+                                                     "rawindex", "idle"};
+    return (unsigned)a < STORE_WACT_N ? names[a] : "?";
+}
+
 void store_stats_get(const struct store *st, struct store_stats *out)
 {
     pthread_mutex_lock((pthread_mutex_t *)&st->stats_mu);

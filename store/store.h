@@ -229,6 +229,19 @@ static inline int64_t store_day_start(int32_t day)
 }
 
 /* ─── Counters ─── */
+/* What the writer thread spends its time on (store_stats.writer_ns; names in
+ * store_wact_name). */
+enum store_wact {
+    STORE_WACT_COMMIT,   /* committing batches (acknowledgements wait on it) */
+    STORE_WACT_GATHER,   /* batches pending, waiting out commit_interval_ms */
+    STORE_WACT_HOLDS,    /* writing out held track slots (store/README.md §3b) */
+    STORE_WACT_MERGE,    /* merging closed track slots */
+    STORE_WACT_RAWINDEX, /* writing raw-log index entries */
+    STORE_WACT_IDLE,     /* nothing to do */
+    STORE_WACT_N
+};
+const char *store_wact_name(enum store_wact a);
+
 struct store_stats {
     uint64_t commits;             /* write transactions committed */
     uint64_t batches;             /* batches committed */
@@ -248,6 +261,7 @@ struct store_stats {
     uint64_t commit_ns_max;       /* slowest commit so far */
     uint64_t commit_hist[20];     /* commit durations, log2 buckets of 64 us (the last
                                    * one: everything slower) */
+    uint64_t writer_ns[STORE_WACT_N]; /* the writer thread's wall time by activity */
 };
 void store_stats_get(const struct store *st, struct store_stats *out);
 

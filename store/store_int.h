@@ -35,6 +35,7 @@ struct store_batch {
     struct store *st;
     unsigned shard, slot;
     uint64_t seq;
+    uint64_t open_ns;             /* CLOCK_MONOTONIC when its first record was added */
     uint64_t done_ns;             /* CLOCK_MONOTONIC when handed back */
     int status;
     unsigned npos, nraw;
@@ -243,10 +244,13 @@ struct mq_ent { int32_t day; uint32_t vid; uint8_t slot; };  /* a slot to merge 
 #define MQ_CAP 65536              /* merge queue entries (power of two) */
 
 struct wctx {
+    uint64_t wact_ns[STORE_WACT_N]; /* writer time by activity, not yet in st->stats */
+    uint64_t wact_flushed;          /* when it was last added there */
     ZSTD_CCtx *zc;
     ZSTD_DCtx *zd;
     struct store_batch **pend;
     unsigned npend, pend_cap;
+    uint64_t pend_oldest_ns;      /* the oldest open_ns of the pending batches */
     struct wref *refs;
     size_t nref, ref_cap;
     struct store_pos *merged, *inc;

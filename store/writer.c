@@ -6,6 +6,7 @@
  * hand-offs are also annotated for it (STORE_TSAN_*), and tests/tsan.supp silences the
  * ring slots themselves. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
@@ -119,6 +120,8 @@ int store_batch_add_pos(struct store_batch *b, const struct store_pos *p)
 {
     if (b->npos == b->pos_cap)
         return -ENOSPC;
+    if (b->npos + b->nraw == 0)
+        b->open_ns = now_ns();
     b->pos[b->npos++] = *p;
     return 0;
 }
@@ -129,6 +132,8 @@ int store_batch_add_raw(struct store_batch *b, const struct store_raw *r)
         return RW_E_FIELD;
     if (b->nraw == b->raw_cap || b->arena_cap - b->arena_len < r->frame.len)
         return r->frame.len > b->arena_cap ? RW_E_TOOLONG : -ENOSPC;
+    if (b->npos + b->nraw == 0)
+        b->open_ns = now_ns();
     struct store_raw *d = &b->raw[b->nraw++];
     *d = *r;
     if (r->frame.len)
@@ -291,6 +296,8 @@ static unsigned writer_collect(struct store *st, struct wctx *w)
         struct store_batch *b;
         while (w->npend < w->pend_cap && ck_ring_dequeue_spsc(&sh->sub, sh->sub_buf, &b)) {
             STORE_TSAN_ACQUIRE(b);
+            if (w->npend == 0 || b->open_ns < w->pend_oldest_ns)
+                w->pend_oldest_ns = b->open_ns;
             w->pend[w->npend++] = b;
             got++;
         }
@@ -341,18 +348,42 @@ static int writer_cause(const struct store *st, int rc)
     return rc;
 }
 
+/* Adds the time since *mark to the writer's account of <act>, about every 10 ms (one
+ * lock per flush, not per pass of the loop). */
+static void writer_account(struct store *st, struct wctx *w, enum store_wact act,
+                           uint64_t *mark)
+{
+    uint64_t t = now_ns();
+    w->wact_ns[act] += t - *mark;
+    *mark = t;
+    if (t - w->wact_flushed < 10000000ull && !atomic_load_explicit(&st->stop, memory_order_relaxed))
+        return;
+    w->wact_flushed = t;
+    pthread_mutex_lock(&st->stats_mu);
+    for (int a = 0; a < STORE_WACT_N; a++)
+        st->stats.writer_ns[a] += w->wact_ns[a];
+    pthread_mutex_unlock(&st->stats_mu);
+    memset(w->wact_ns, 0, sizeof w->wact_ns);
+}
+
 static void *writer_main(void *arg)
 {
     struct store *st = arg;
+    pthread_setname_np(pthread_self(), "rw-store-write");
     struct wctx *w = st->wctx;
-    uint64_t first = 0, window = (uint64_t)st->cfg.commit_interval_ms * 1000000ull;
+    uint64_t window = (uint64_t)st->cfg.commit_interval_ms * 1000000ull;
     unsigned backoff_us = 0, fails_at_stop = 0;
     bool holds_left = false;      /* at stop, writing them failed: the journal keeps them */
+    uint64_t mark = now_ns();
+    enum store_wact act = STORE_WACT_IDLE; /* what the previous pass of the loop did */
     for (;;) {
+        writer_account(st, w, act, &mark);
+        act = STORE_WACT_IDLE;
         int stop = atomic_load(&st->stop);
         writer_collect(st, w);
         if (w->npend == 0) {
             if (!holds_left && hold_due(st, stop)) { /* idle: sweep the holds (all at stop) */
+                act = STORE_WACT_HOLDS;
                 memset(&w->acc, 0, sizeof w->acc);
                 int rc = writer_commit(st, w);
                 if (rc && stop && ++fails_at_stop >= 3) {
@@ -371,6 +402,7 @@ static void *writer_main(void *arg)
                 continue;
             }
             if (w->mq_head != w->mq_tail) { /* idle: merge closed slots (also at stop) */
+                act = STORE_WACT_MERGE;
                 track_merge_idle(st, w);
                 continue;
             }
@@ -378,6 +410,7 @@ static void *writer_main(void *arg)
             int all;
             /* idle: write the raw index entries held (all of them at stop) */
             if (rix_pending(w, &d, &all) || (stop && rix_held_day(w, &d))) {
+                act = STORE_WACT_RAWINDEX;
                 int rc = rix_day_txn(st, w, d, all || stop);
                 if (rc && stop) { /* the next open indexes those blocks again */
                     LOG(LOG_WARN, "store", "day %d: raw index entries left to the next open: %s",
@@ -394,18 +427,21 @@ static void *writer_main(void *arg)
             continue;
         }
         uint64_t t = now_ns();
-        first = first ? first : t;
-        if (!stop && w->npend < st->cfg.max_batches_txn && t - first < window) {
+        /* The window runs from the oldest record's arrival, not from when the writer saw
+         * its batch: a batch filled while the previous commit ran is due at once. */
+        if (!stop && w->npend < st->cfg.max_batches_txn && t > w->pend_oldest_ns &&
+            t - w->pend_oldest_ns < window) {
+            act = STORE_WACT_GATHER;
             sleep_us(100);
             continue;
         }
+        act = STORE_WACT_COMMIT;
         memset(&w->acc, 0, sizeof w->acc);
         int rc = writer_commit(st, w);
         if (rc == 0) {
             writer_publish(st, w, now_ns() - t);
             writer_done(st, w);
             atomic_store_explicit(&st->health, 0, memory_order_release);
-            first = 0;
             backoff_us = 0;
             continue;
         }
@@ -424,6 +460,7 @@ static void *writer_main(void *arg)
         }
         sleep_us(backoff_us);
     }
+    writer_account(st, w, act, &mark); /* stop is set: adds what is left */
     return NULL;
 }
 

@@ -23,7 +23,8 @@
 #include "store/store.h"
 
 #define LIVE_MAGIC 0x52574C49564531ull /* "RWLIVE1" */
-#define LIVE_VERSION 3u         /* 2: 8 KiB header, commit -> ack histogram; 3: store block */
+#define LIVE_VERSION 4u         /* 2: 8 KiB header, commit -> ack histogram; 3: store block;
+                                 * 4: writer time by activity */
 #define LIVE_HDR_SIZE 8192u
 #define LIVE_MAX_WORKERS 12
 

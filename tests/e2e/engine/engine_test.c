@@ -109,7 +109,9 @@ static void run_edition(uint16_t edition, const char *phone, int udp)
     /* The store's block is copied once a second: its commits show within a few. */
     int seen = 0;
     unsigned long long commits = 0, commit_count = 0;
-    for (int tries = 0; tries < 40 && (!seen || !commits || !commit_count); tries++) {
+    double commit_s = 0, idle_s = -1;
+    for (int tries = 0; tries < 40 && (!seen || !commits || !commit_count || commit_s <= 0);
+         tries++) {
         if (tries)
             usleep(100000);
         FILE *sp = popen(cmd, "r");
@@ -118,12 +120,17 @@ static void run_edition(uint16_t edition, const char *phone, int udp)
             seen |= strncmp(line, "roadwatch_ack_latency_seconds_count{worker=", 43) == 0;
             sscanf(line, "roadwatch_store_commits %llu", &commits);
             sscanf(line, "roadwatch_store_commit_seconds_count %llu", &commit_count);
+            sscanf(line, "roadwatch_store_writer_seconds_total{activity=\"commit\"} %lf",
+                   &commit_s);
+            sscanf(line, "roadwatch_store_writer_seconds_total{activity=\"idle\"} %lf", &idle_s);
         }
         cr_expect_eq(pclose(sp), 0);
     }
     cr_expect(seen, "roadwatch stats prints the commit -> ack histogram");
     cr_expect_gt(commits, 0, "roadwatch stats prints the store's commits");
     cr_expect_eq(commit_count, commits, "one commit-duration sample per commit");
+    cr_expect_gt(commit_s, 0, "the writer's time committing is accounted");
+    cr_expect_gt(idle_s, 0, "a lightly loaded writer is mostly idle");
     term_close(&t);
     cr_assert_eq(eng_stop(&eng, SIGTERM), 0, "clean stop");
     static struct store_pos pts[64];

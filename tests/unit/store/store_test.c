@@ -374,6 +374,52 @@ Test(store, backpressure_pool_runs_dry)
     cr_expect_eq(store_health(st), 0);
 }
 
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* commit_interval_ms bounds how long a record waits from its arrival: a batch filled for
+ * longer than the window (a worker keeps filling while the previous commit runs) is
+ * committed at once, not after another window. */
+Test(store, commit_window_counts_from_the_first_record, .timeout = 30)
+{
+    store_close(st);
+    tu_rmrf(dir);
+    tu_mkdtemp(dir, "unit");
+    tu_config(&cfg, dir);
+    cfg.clock = clk;
+    cfg.commit_interval_ms = 1000;
+    st = tu_open(&cfg);
+    struct store_pos p;
+    struct store_batch *b, *d;
+    /* young batch: waits for the window */
+    cr_assert_eq(store_batch_get(st, 0, &b), 0);
+    tu_pos(&p, 1, now_s, 0);
+    cr_assert_eq(store_batch_add_pos(b, &p), 0);
+    double t0 = mono_s();
+    cr_assert_eq(store_batch_submit(st, b), 0);
+    while (store_batch_reap(st, 0, &d, 1) == 0)
+        usleep(1000);
+    cr_expect_geq(mono_s() - t0, 0.9, "a batch of fresh records waits for the group window");
+    store_batch_release(st, d);
+    /* old batch: its first record arrived a window ago */
+    cr_assert_eq(store_batch_get(st, 0, &b), 0);
+    tu_pos(&p, 1, now_s + 30, 0);
+    cr_assert_eq(store_batch_add_pos(b, &p), 0);
+    usleep(1100000);
+    t0 = mono_s();
+    cr_assert_eq(store_batch_submit(st, b), 0);
+    while (store_batch_reap(st, 0, &d, 1) == 0)
+        usleep(1000);
+    cr_expect_lt(mono_s() - t0, 0.9, "records older than the window are not held again");
+    cr_expect_eq(store_batch_status(d), 0);
+    store_batch_release(st, d);
+    cr_expect_eq(store_track_read(st, 1, now_s - 60, now_s + 60, got, 10), 2);
+}
+
 Test(store_cfg, refuses_short_retention_and_unsafe_flags)
 {
     char d[256];
