@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -1119,6 +1120,7 @@ void *link809_main(void *arg)
 {
     struct link809 *l = arg;
     rw_shard_id = (int)l->shard;
+    pthread_setname_np(pthread_self(), "rw-jt809");
     l->now_ms = l809_clock_ms();
     while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE))
         l809_iteration(l);

@@ -2,8 +2,13 @@
 #include "engine/regsvc.h"
 
 #include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine/base/assert.h"
 #include "engine/base/err.h"
@@ -60,7 +65,19 @@ struct regsvc {
     struct spsc *rsp;           /* per worker: service -> worker */
     uint32_t *pending;          /* per worker: submitted - answered (worker's view) */
     uint64_t dropped;
+    /* Waking the service: a worker bumps <bell> after a push and wakes the futex only while
+     * <asleep> is set; the service reads <bell>, sets <asleep>, looks at the rings once
+     * more and sleeps only if <bell> has not moved (all sequentially consistent, so a push
+     * is never missed). */
+    uint32_t bell, asleep;
 };
+
+static void regsvc_ring_bell(struct regsvc *s)
+{
+    __atomic_fetch_add(&s->bell, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&s->asleep, __ATOMIC_SEQ_CST))
+        syscall(SYS_futex, &s->bell, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 int regsvc_create(struct registry *reg, unsigned workers, unsigned depth,
                   struct regsvc **out)
@@ -107,6 +124,7 @@ void regsvc_destroy(struct regsvc *s)
 void regsvc_stop(struct regsvc *s)
 {
     __atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+    regsvc_ring_bell(s);
 }
 
 static void copy_field(uint8_t *dst, uint8_t *len, size_t cap, struct rw_bytes b)
@@ -143,6 +161,7 @@ int regsvc_submit(struct regsvc *s, unsigned w, const struct reg_req *q)
         return -EAGAIN;
     }
     s->pending[w]++;
+    regsvc_ring_bell(s);
     return 0;
 }
 
@@ -219,15 +238,30 @@ static unsigned regsvc_batch(struct regsvc *s)
     return n;
 }
 
+/* Whether any worker's request ring holds something (service side). */
+static bool regsvc_queued(struct regsvc *s)
+{
+    for (unsigned w = 0; w < s->workers; w++)
+        if (__atomic_load_n(&s->req[w].tail, __ATOMIC_SEQ_CST) != s->req[w].head)
+            return true;
+    return false;
+}
+
 void *regsvc_main(void *arg)
 {
     struct regsvc *s = arg;
+    pthread_setname_np(pthread_self(), "rw-register");
     while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
-        unsigned done = regsvc_batch(s);
-        if (!done) {
-            struct timespec ts = {0, 1000000}; /* idle: look again in 1 ms */
-            nanosleep(&ts, NULL);
+        if (regsvc_batch(s))
+            continue;
+        /* Idle: sleep until a worker rings (or 1 s, a safety net). */
+        uint32_t bell = __atomic_load_n(&s->bell, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&s->asleep, 1, __ATOMIC_SEQ_CST);
+        if (!regsvc_queued(s) && !__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+            struct timespec ts = {1, 0};
+            syscall(SYS_futex, &s->bell, FUTEX_WAIT_PRIVATE, bell, &ts, NULL, 0);
         }
+        __atomic_store_n(&s->asleep, 0, __ATOMIC_SEQ_CST);
     }
     return NULL;
 }

@@ -17,6 +17,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -31,6 +32,24 @@
 #include "engine/base/log.h"
 #include "engine/base/mem.h"
 #include "engine/net/addr.h"
+
+/* The batched wait (wk_wait): completions asked for, and the longest extra wait. */
+#define WK_WAIT_CQES 64u
+#define WK_WAIT_MIN_US 200u
+#ifndef IORING_FEAT_MIN_TIMEOUT
+#define WK_FEAT_MIN_TIMEOUT (1u << 15)
+#else
+#define WK_FEAT_MIN_TIMEOUT IORING_FEAT_MIN_TIMEOUT
+#endif
+/* struct io_uring_getevents_arg of Linux 6.12+ (liburing 2.3 names the field "pad"). */
+struct wk_getevents_arg {
+    uint64_t sigmask;
+    uint32_t sigmask_sz;
+    uint32_t min_wait_usec;
+    uint64_t ts;
+};
+STATIC_ASSERT(sizeof(struct wk_getevents_arg) == sizeof(struct io_uring_getevents_arg),
+              "the kernel's getevents argument");
 
 #define WK_BGID 1
 #define WK_REAP_MAX 64
@@ -171,6 +190,7 @@ int worker_init(struct worker *w, unsigned id, const struct cfg *cfg, struct sto
     int rc = io_uring_queue_init_params(4096, &w->ring, &p);
     if (rc < 0)
         return rc;
+    w->min_wait = (p.features & WK_FEAT_MIN_TIMEOUT) != 0;
     rc = wk_init_buffers(w);
     if (rc == 0)
         rc = wk_init_tables(w);
@@ -723,6 +743,40 @@ static void wk_registrations(struct worker *w)
     }
 }
 
+/* Submits what is queued and sleeps until completions are due or <ts> passes.
+ *
+ * With a kernel that takes a minimum wait (6.12+), the worker asks for WK_WAIT_CQES
+ * completions but settles for any after WK_WAIT_MIN_US: with DEFER_TASKRUN the kernel then
+ * does not wake the thread for every segment that arrives, so a loaded worker runs one
+ * loop iteration per burst of frames instead of one per frame, and its peers' sends stop
+ * paying for a wake-up each. A frame waits at most WK_WAIT_MIN_US longer for it. Older
+ * kernels wake at the first completion (liburing's plain wait). */
+static void wk_wait(struct worker *w, struct __kernel_timespec *ts)
+{
+    if (!w->min_wait) {
+        struct io_uring_cqe *cqe;
+        io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, ts, NULL);
+        return;
+    }
+    /* liburing 2.3 has no call for it: publish the SQ tail (its __io_uring_flush_sq,
+     * without SQPOLL) and enter the kernel once with the extended argument. */
+    struct io_uring_sq *sq = &w->ring.sq;
+    unsigned tail = sq->sqe_tail;
+    if (sq->sqe_head != tail) {
+        sq->sqe_head = tail;
+        IO_URING_WRITE_ONCE(*sq->ktail, tail);
+    }
+    unsigned submit = tail - IO_URING_READ_ONCE(*sq->khead);
+    struct wk_getevents_arg arg = {.min_wait_usec = WK_WAIT_MIN_US, .ts = (uint64_t)(uintptr_t)ts};
+    long rc = syscall(__NR_io_uring_enter, w->ring.ring_fd, submit, WK_WAIT_CQES,
+                      IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG, &arg, sizeof arg);
+    if (rc < 0 && errno != ETIME && errno != EINTR && errno != EBUSY && errno != EAGAIN) {
+        LOG(LOG_WARN, "worker", "io_uring_enter with a minimum wait: %s; plain waits from now",
+            strerror(errno));
+        w->min_wait = false;
+    }
+}
+
 static void wk_iteration(struct worker *w)
 {
     w->now_ms = wk_clock_ms();
@@ -742,9 +796,9 @@ static void wk_iteration(struct worker *w)
                                                 (w->regsvc && regsvc_pending(w->regsvc, w->id)))
                                                    ? 1000000
                                                    : 100000000};
-    struct io_uring_cqe *cqe;
-    io_uring_submit_and_wait_timeout(&w->ring, &cqe, 1, &ts, NULL);
+    wk_wait(w, &ts);
     w->now_ms = wk_clock_ms();
+    struct io_uring_cqe *cqe;
     unsigned head, n = 0;
     io_uring_for_each_cqe(&w->ring, head, cqe) {
         wk_dispatch(w, cqe);
@@ -796,6 +850,9 @@ void *worker_main(void *arg)
 {
     struct worker *w = arg;
     rw_shard_id = (int)w->id;
+    char name[16];
+    snprintf(name, sizeof name, "rw-worker-%u", w->id % 1000u);
+    pthread_setname_np(pthread_self(), name);
     /* Debian 12's liburing 2.3 declares io_uring_enable_rings() but does not export it. */
     if (syscall(__NR_io_uring_register, w->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS, NULL,
                 0) < 0) {

@@ -95,6 +95,7 @@ struct worker {
     struct live *live;
     struct live_metrics *met;
     struct io_uring ring;
+    bool min_wait;                /* kernel takes a minimum wait (IORING_FEAT_MIN_TIMEOUT) */
     int listen_fd;
     int udp_fd;
     int stop;

@@ -705,6 +705,9 @@ static void worker_publish(struct sim_worker *w)
 static void *worker_main(void *arg)
 {
     struct sim_worker *w = arg;
+    char name[16];
+    snprintf(name, sizeof name, "sim-worker-%u", w->id % 100u);
+    pthread_setname_np(pthread_self(), name);
     uint64_t next_tick = 0, next_pub = w->t0_ns + 1000000000ull;
     int warm_done = w->warm_ns <= w->t0_ns, draining = 0;
     for (;;) {
