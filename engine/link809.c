@@ -1079,6 +1079,8 @@ static void l809_iteration(struct link809 *l)
         l->next_tick_ms = l->now_ms + L809_TICK_MS;
     }
     l809_end_iteration(l);
+    if (l->mesh)
+        mesh_flush(l->mesh, l->mesh_p);
     struct epoll_event evs[L809_EVENTS];
     int timeout = l->inflight || l->n_paused || l->n_dirty ? 5 : L809_TICK_MS;
     int n = epoll_wait(l->ep, evs, L809_EVENTS, timeout);
@@ -1114,6 +1116,12 @@ static void l809_shutdown(struct link809 *l)
         store_batch_release(l->st, l->cur);
         l->cur = NULL;
     }
+}
+
+void link809_set_mesh(struct link809 *l, struct mesh *mesh, unsigned p)
+{
+    l->mesh = mesh;
+    l->mesh_p = p;
 }
 
 void *link809_main(void *arg)

@@ -76,9 +76,9 @@
  *   (809 has no per-record ack), but when no batch is free the link stops reading (its
  *   unread bytes stay in its receive buffer and TCP slows the sender) until one is.
  *
- * Live table: the thread writes the slot of each vehicle it receives a position for. The
- * live table allows one writer per slot; a vehicle reported both by its own 808 terminal
- * and by an 809 platform at the same moment would have two writers (not handled here).
+ * Live table: each position's change goes through the mesh (live/mesh.h) to the worker
+ * that owns the vehicle, the slot's only writer; a vehicle that also has its own JT/T 808
+ * connection stays held by that connection (the 809 feed updates its position only).
  *
  * Connection ids in the raw log: shard << 48 | sub << 40 | link index << 16 | generation,
  * sub = 1 for the subordinate link.
@@ -168,6 +168,10 @@ void *link809_main(void *arg);
 /* Asks the thread to stop soon (any thread; async-signal-unsafe only because of write(2)
  * on the eventfd, which is in fact async-signal-safe). */
 void link809_stop(struct link809 *l);
+/* Before the thread starts: live-state changes go through <mesh> as producer <p>. Without
+ * it (a link server with no workers) the thread writes the live slots itself. */
+struct mesh;
+void link809_set_mesh(struct link809 *l, struct mesh *mesh, unsigned p);
 
 /* Frees everything; the thread must have returned (pthread_join). NULL is fine. */
 void link809_destroy(struct link809 *l);

@@ -164,19 +164,25 @@ static int l809_pos_19(const struct jt809_gnss19 *g, struct store_pos *p)
 static void l809_live(struct link809 *l, struct l809_link *k, const struct store_pos *p,
                       struct rw_bytes plate, uint8_t colour)
 {
-    struct live_slot *s = live_slot_write_begin(l->lv, p->vehicle_id);
-    if (!s)
-        return;
-    s->vehicle_id = p->vehicle_id;
-    s->conn_id = l809_conn_id(l, k, 0);
-    s->connected = 1;
-    s->recv_time = l->now_ms / 1000;
-    live_slot_apply_pos(s, p);
+    struct mesh_msg m = {.kind = MESH_POS_809,
+                         .plate_color = colour,
+                         .recv_time = l->now_ms / 1000,
+                         .conn_id = l809_conn_id(l, k, 0),
+                         .pos = *p};
     struct rw_bytes t = rw_trim(plate);
-    memset(s->plate, 0, sizeof s->plate);
-    memcpy(s->plate, t.p, t.len < sizeof s->plate ? t.len : sizeof s->plate);
-    s->plate_color = colour;
-    live_slot_write_end(s);
+    memcpy(m.plate, t.p, t.len < sizeof m.plate ? t.len : sizeof m.plate);
+    if (!l->mesh) { /* no workers (link809_set_mesh not called): this thread owns the slots */
+        mesh_apply(l->lv, &m);
+        return;
+    }
+    if (mesh_send(l->mesh, l->mesh_p, mesh_owner(l->mesh, p->vehicle_id), &m) != 0) {
+        uint64_t lost = mesh_counts(l->mesh, l->mesh_p)->dropped;
+        if (lost >= l->mesh_dropped_logged * 2 + 1) { /* 1, 3, 7, ...: bounded logging */
+            LOG(LOG_WARN, "link809", "%llu live-state changes lost to a full mesh ring",
+                (unsigned long long)lost);
+            l->mesh_dropped_logged = lost;
+        }
+    }
 }
 
 static void l809_position(struct link809 *l, struct l809_link *k, uint32_t vid,

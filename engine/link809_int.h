@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 
 #include "engine/link809.h"
+#include "engine/live/mesh.h"
 #include "engine/proto/jt809.h"
 
 enum l809_ev { L809_EV_LISTEN = 1, L809_EV_WAKE = 2, L809_EV_MAIN = 3, L809_EV_SUB = 4 };
@@ -95,6 +96,9 @@ struct link809 {
     const struct cfg *cfg;
     struct store *st;
     struct live *lv;
+    struct mesh *mesh;       /* live-state changes go to each vehicle's owning worker */
+    unsigned mesh_p;         /* this thread's producer row in the mesh */
+    uint64_t mesh_dropped_logged;
     unsigned shard;
     int listen_fd;
     int ep;

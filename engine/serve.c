@@ -23,6 +23,7 @@
 #include "engine/cfg/cfg.h"
 #include "engine/link809.h"
 #include "engine/live/live.h"
+#include "engine/live/mesh.h"
 #include "engine/registry.h"
 #include "engine/serve.h"
 #include "engine/worker.h"
@@ -34,6 +35,7 @@ struct engine {
     struct store *st;
     struct registry *reg;
     struct live *live;
+    struct mesh *mesh;       /* vehicle ownership: workers own, workers + 809 link send */
     unsigned n_workers;
     struct worker *workers;
     pthread_t *threads;
@@ -124,6 +126,15 @@ static int eng_start(struct engine *e)
         rc = regsvc_create(e->reg, e->n_workers, 4096, &e->regsvc);
     if (rc)
         return rc;
+    /* One row of rings per worker and one for the JT/T 809 link thread; fewer places per
+     * ring with more workers, so the mesh stays a few MiB (live/mesh.h). */
+    unsigned depth = 16384u / e->n_workers;
+    depth = depth < 1024 ? 1024 : depth > 8192 ? 8192 : depth;
+    rc = mesh_create(e->n_workers, e->n_workers + 1, depth, &e->mesh);
+    if (rc) {
+        LOG(LOG_ERR, "serve", "mesh: %s", err_str(rc));
+        return rc;
+    }
     e->workers = mem_calloc(e->n_workers, sizeof *e->workers);
     e->threads = mem_calloc(e->n_workers, sizeof *e->threads);
     if (!e->workers || !e->threads)
@@ -136,9 +147,12 @@ static int eng_start(struct engine *e)
         }
         e->workers[i].data_now = &e->data_now;
         e->workers[i].regsvc = e->regsvc;
+        e->workers[i].mesh = e->mesh;
     }
     if (c->jt809_tcp[0]) {
         rc = link809_create(c, e->st, e->live, e->n_workers, &e->l809);
+        if (rc == 0)
+            link809_set_mesh(e->l809, e->mesh, e->n_workers);
         if (rc) {
             LOG(LOG_ERR, "serve", "jt809 %s: %s", c->jt809_tcp, err_str(rc));
             return rc;
@@ -171,6 +185,8 @@ static void eng_stop(struct engine *e, unsigned started)
         store_close(e->st); /* commits what the workers handed over */
     e->st = NULL;
     registry_close(e->reg);
+    mesh_destroy(e->mesh);
+    e->mesh = NULL;
     live_close(e->live);
     MEM_FREE(e->workers);
     MEM_FREE(e->threads);

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/base/assert.h"
 #include "engine/base/err.h"
@@ -124,19 +125,27 @@ static int sess_register(struct worker *w, struct conn *c, const struct jt808_ms
 }
 
 /* Marks <c> as the terminal's current connection in the live table. */
+static uint64_t sess_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* The connection now holds its vehicle: the owner marks the live slot (newest wins). */
 static void sess_live_connect(struct worker *w, struct conn *c, const uint8_t plate[21],
                               uint8_t color)
 {
-    struct live_slot *s = live_slot_write_begin(w->live, c->vehicle_id);
-    if (!s)
-        return;
-    s->vehicle_id = c->vehicle_id;
-    s->conn_id = (uint64_t)w->id << 48 | (uint64_t)worker_conn_index(w, c) << 16 | c->gen;
-    s->connected = 1;
-    s->recv_time = w->now_ms / 1000;
-    memcpy(s->plate, plate, 21);
-    s->plate_color = color;
-    live_slot_write_end(s);
+    struct mesh_msg m;
+    memset(&m, 0, sizeof m);
+    m.kind = MESH_CONNECT;
+    m.pos.vehicle_id = c->vehicle_id;
+    m.conn_id = (uint64_t)w->id << 48 | (uint64_t)worker_conn_index(w, c) << 16 | c->gen;
+    c->since_ns = m.since_ns = sess_mono_ns();
+    m.recv_time = w->now_ms / 1000;
+    memcpy(m.plate, plate, sizeof m.plate);
+    m.plate_color = color;
+    worker_live(w, &m);
 }
 
 static int sess_auth(struct worker *w, struct conn *c, const struct jt808_msg *m)
@@ -174,14 +183,10 @@ static void sess_pos_fill(struct store_pos *p, const struct jt808_loc *l, uint32
         p->flags |= STORE_POS_F_LATE;
 }
 
-static void sess_live_pos(struct worker *w, struct conn *c, const struct store_pos *p)
+static void sess_live_pos(struct worker *w, const struct store_pos *p)
 {
-    struct live_slot *s = live_slot_write_begin(w->live, c->vehicle_id);
-    if (!s)
-        return;
-    s->recv_time = w->now_ms / 1000;
-    live_slot_apply_pos(s, p);
-    live_slot_write_end(s);
+    struct mesh_msg m = {.kind = MESH_POS, .recv_time = w->now_ms / 1000, .pos = *p};
+    worker_live(w, &m);
 }
 
 /* Adds one position to the open batch; positions with an impossible date stay in the raw
@@ -199,7 +204,7 @@ static void sess_store_loc(struct worker *w, struct conn *c, const struct jt808_
     w->met->positions++;
     if (w->data_now && p.gnss_time > __atomic_load_n(w->data_now, __ATOMIC_RELAXED))
         __atomic_store_n(w->data_now, p.gnss_time, __ATOMIC_RELAXED); /* racy max: ok */
-    sess_live_pos(w, c, &p);
+    sess_live_pos(w, &p);
 }
 
 /* Stores the locations of <m> and queues its 0x8001 for after the commit. */

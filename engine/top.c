@@ -312,6 +312,9 @@ int stats_main(int argc, char **argv)
     STAT(auth_ok, "Successful authentications.", "counter");
     STAT(auth_fail, "Failed authentications.", "counter");
     STAT(dup_conn_closed, "Older connections closed for a newer one.", "counter");
+    STAT(mesh_sent, "Live-state changes sent to the worker owning the vehicle.", "counter");
+    STAT(mesh_applied, "Live-state changes applied as owner, from other threads.", "counter");
+    STAT(mesh_dropped, "Live-state changes lost to a full mesh ring.", "counter");
     stats_hist(h, "commit_latency_seconds", "Receive to commit.",
                offsetof(struct live_metrics, lat_commit_hist), 64e-6);
     stats_hist(h, "ack_latency_seconds", "Commit to acknowledgements queued (per batch).",

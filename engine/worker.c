@@ -54,6 +54,7 @@ STATIC_ASSERT(sizeof(struct wk_getevents_arg) == sizeof(struct io_uring_getevent
 #define WK_BGID 1
 #define WK_REAP_MAX 64
 #define WK_CQE_BUDGET 4096   /* CQEs handled per iteration (H6) */
+#define WK_MESH_BUDGET 16384u /* mesh changes applied per iteration (H6) */
 
 _Atomic uint32_t worker_conns_total;
 
@@ -262,13 +263,11 @@ static void wk_close(struct worker *w, struct conn *c, uint32_t ci)
         c->parked_bid = -1;
     }
     if (c->vehicle_id) {
-        struct live_slot *s = live_slot_write_begin(w->live, c->vehicle_id);
-        if (s) {
-            uint64_t me = (uint64_t)w->id << 48 | (uint64_t)ci << 16 | c->gen;
-            if (s->conn_id == me)
-                s->connected = 0;
-            live_slot_write_end(s);
-        }
+        struct mesh_msg m = {.kind = MESH_DISCONNECT,
+                             .recv_time = w->now_ms / 1000,
+                             .conn_id = (uint64_t)w->id << 48 | (uint64_t)ci << 16 | c->gen,
+                             .pos.vehicle_id = c->vehicle_id};
+        worker_live(w, &m);
     }
     c->state = CONN_CLOSING;
     w->met->conns_closed++;
@@ -365,6 +364,36 @@ int worker_room(struct worker *w)
     return 1;
 }
 
+/* The most live-state changes one frame makes (a 0x0704 batch's positions, a connect). */
+#define WK_FRAME_MESH_MAX (WK_FRAME_POS_MAX + 2u)
+
+int worker_mesh_room(struct worker *w, const struct conn *c)
+{
+    unsigned o = mesh_owner(w->mesh, c->vehicle_id);
+    if (o == w->id || mesh_room(w->mesh, w->id, o) >= WK_FRAME_MESH_MAX)
+        return 1;
+    w->met->backpressure_events++;
+    return 0;
+}
+
+void worker_live(struct worker *w, const struct mesh_msg *msg)
+{
+    unsigned o = mesh_owner(w->mesh, msg->pos.vehicle_id);
+    if (o == w->id)
+        mesh_apply(w->live, msg);
+    else
+        (void)mesh_send(w->mesh, w->id, o, msg); /* a loss is counted (mesh_dropped) */
+}
+
+/* Arms a read of the mesh's wake-up eventfd: a producer writes it when this worker sleeps
+ * with changes queued for it. */
+static void wk_arm_mesh(struct worker *w)
+{
+    struct io_uring_sqe *sqe = wk_sqe(w);
+    io_uring_prep_read(sqe, mesh_wake_fd(w->mesh, w->id), &w->mesh_buf, sizeof w->mesh_buf, 0);
+    io_uring_sqe_set_data64(sqe, wk_ud(WK_OP_MESH, 0, 0));
+}
+
 /* Feeds received bytes to the framer and handles every frame. Returns the number of
  * bytes consumed: less than <n> when an authenticated connection must wait for a store
  * batch (the check is made before each feed, so the framer never holds a frame that
@@ -375,7 +404,7 @@ static size_t wk_feed(struct worker *w, struct conn *c, uint32_t ci, const uint8
     size_t pos = 0;
     *fatal = 0;
     while (pos < n && c->state != CONN_CLOSING) {
-        if (c->state == CONN_AUTHED && !worker_room(w))
+        if (c->state == CONN_AUTHED && (!worker_room(w) || !worker_mesh_room(w, c)))
             return pos;
         int st;
         pos += jt808_framer_feed(&c->fr, p + pos, n - pos, &st);
@@ -656,7 +685,11 @@ static void wk_housekeeping(struct worker *w)
              * connection and closes itself here. */
             struct live_slot s;
             uint64_t me = (uint64_t)w->id << 48 | (uint64_t)ci << 16 | c->gen;
-            if (live_slot_read(w->live, c->vehicle_id, &s) == 0 && s.conn_id != me) {
+            /* A newer connection took the slot (not merely: our own connect has not
+             * reached the owner yet, or a JT/T 809 feed reports the vehicle too). */
+            if (live_slot_read(w->live, c->vehicle_id, &s) == 0 && s.connected &&
+                s.conn_kind == LIVE_CONN_808 && s.conn_id != me &&
+                s.conn_since_ns > c->since_ns) {
                 w->met->dup_conn_closed++;
                 close_it = 1;
             }
@@ -688,6 +721,11 @@ static void wk_dispatch(struct worker *w, struct io_uring_cqe *cqe)
     }
     if (op == WK_OP_UDP) {
         worker_udp_cqe(w, cqe);
+        return;
+    }
+    if (op == WK_OP_MESH) { /* woken for mesh changes: the next iteration drains them */
+        if (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
+            wk_arm_mesh(w);
         return;
     }
     if (ci >= w->max_conns)
@@ -777,9 +815,25 @@ static void wk_wait(struct worker *w, struct __kernel_timespec *ts)
     }
 }
 
+/* Applies the live-state changes other producers sent for this worker's vehicles. Returns
+ * 1 when the budget ran out with changes left. */
+static int wk_mesh_in(struct worker *w)
+{
+    return mesh_drain(w->mesh, w->id, w->live, WK_MESH_BUDGET) == WK_MESH_BUDGET;
+}
+
+static void wk_mesh_metrics(struct worker *w)
+{
+    const struct mesh_counts *n = mesh_counts(w->mesh, w->id);
+    w->met->mesh_sent = n->sent;
+    w->met->mesh_applied = n->applied;
+    w->met->mesh_dropped = n->dropped;
+}
+
 static void wk_iteration(struct worker *w)
 {
     w->now_ms = wk_clock_ms();
+    int mesh_more = wk_mesh_in(w);
     wk_reap(w);
     if (w->regsvc)
         wk_registrations(w);
@@ -788,15 +842,22 @@ static void wk_iteration(struct worker *w)
         w->next_housekeeping_ms = w->now_ms + 1000;
     }
     wk_end_iteration(w);
+    mesh_flush(w->mesh, w->id);
+    wk_mesh_metrics(w);
     /* Sleep until a completion, or 1 ms while batches await their commit (acks are due as
-     * soon as the writer commits), else 100 ms for housekeeping and the stop flag. */
+     * soon as the writer commits) or connections wait for room, else 100 ms for
+     * housekeeping and the stop flag; not at all while mesh changes are queued. */
     struct __kernel_timespec ts = {.tv_sec = 0,
                                    .tv_nsec = (w->batches_inflight || w->ack_over_n ||
+                                                w->n_paused ||
                                                 (w->cur && (w->cur_pos || w->cur_raw)) ||
                                                 (w->regsvc && regsvc_pending(w->regsvc, w->id)))
                                                    ? 1000000
                                                    : 100000000};
+    if (mesh_sleep(w->mesh, w->id) || mesh_more)
+        ts.tv_nsec = 0;
     wk_wait(w, &ts);
+    mesh_awake(w->mesh, w->id);
     w->now_ms = wk_clock_ms();
     struct io_uring_cqe *cqe;
     unsigned head, n = 0;
@@ -864,6 +925,7 @@ void *worker_main(void *arg)
         wk_arm_accept(w);
     if (w->udp_fd >= 0)
         worker_udp_arm(w);
+    wk_arm_mesh(w);
     while (!__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE))
         wk_iteration(w);
     wk_shutdown(w);

@@ -20,6 +20,7 @@
 
 #include "engine/cfg/cfg.h"
 #include "engine/live/live.h"
+#include "engine/live/mesh.h"
 #include "engine/proto/jt808.h"
 #include "engine/registry.h"
 #include "engine/regsvc.h"
@@ -32,6 +33,7 @@ enum wk_op {
     WK_OP_CLOSE = 4,
     WK_OP_UDP = 5,
     WK_OP_NOP = 6,
+    WK_OP_MESH = 7,               /* the mesh's wake-up eventfd was written */
 };
 
 enum conn_state {
@@ -60,6 +62,7 @@ struct conn {
     uint16_t out_serial;     /* serial of the next platform message */
     uint16_t bad_frames;
     uint32_t vehicle_id;
+    uint64_t since_ns;            /* CLOCK_MONOTONIC of the authentication (mesh CONNECT) */
     int64_t t_open_ms;
     int64_t t_last_ms;
     int64_t t_partial_ms;    /* when the frame still incomplete began arriving (0: none) */
@@ -93,6 +96,9 @@ struct worker {
     struct registry *reg;
     struct regsvc *regsvc;   /* registrations run off this thread (NULL: inline) */
     struct live *live;
+    struct mesh *mesh;            /* vehicle ownership (live/mesh.h); this worker is
+                                   * producer and owner <id> */
+    uint64_t mesh_buf;            /* the wake-up eventfd's read target */
     struct live_metrics *met;
     struct io_uring ring;
     bool min_wait;                /* kernel takes a minimum wait (IORING_FEAT_MIN_TIMEOUT) */
@@ -166,6 +172,12 @@ void worker_udp_forget(struct worker *w, const struct conn *c);
  * and make room in the open batch (0: none, backpressure). */
 int worker_conn_take(struct worker *w);
 int worker_room(struct worker *w);
+/* Whether the vehicle of authenticated connection <c> can take a frame's live-state
+ * changes now (its owner is this worker, or the mesh ring to its owner has room). */
+int worker_mesh_room(struct worker *w, const struct conn *c);
+/* Hands a live-state change to the vehicle's owner: applied here when this worker owns
+ * the vehicle, else sent through the mesh. */
+void worker_live(struct worker *w, const struct mesh_msg *msg);
 
 /* Marks connection <ci> for the end-of-iteration flush. */
 void worker_mark_dirty(struct worker *w, struct conn *c, uint32_t ci);

@@ -115,7 +115,7 @@ static int udp_frame(struct worker *w)
         return 0;
     struct conn *c = &w->conns[k];
     memcpy(&c->peer, &w->udp_peer, sizeof c->peer);
-    if (c->state == CONN_AUTHED && !worker_room(w)) {
+    if (c->state == CONN_AUTHED && (!worker_room(w) || !worker_mesh_room(w, c))) {
         w->udp_drops++;
         return 1;
     }

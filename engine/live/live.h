@@ -1,6 +1,6 @@
 /* live.h: the live table — one slot per vehicle in a shared-memory file
- * (/dev/shm/roadwatch-<instance>), written only by the worker that owns the vehicle's
- * connection, read lock-free by any thread or process (ARCHITECTURE §1).
+ * (/dev/shm/roadwatch-<instance>), written only by the worker that owns the vehicle
+ * (vehicle id % workers, mesh.h), read lock-free by any thread or process (ARCHITECTURE §1).
  *
  * Layout (all little-endian, this machine's ABI; the header carries a magic and version):
  *
@@ -11,8 +11,8 @@
  * Each slot is guarded by a ck_sequence: the writer brackets an update with
  * live_slot_write_begin/end; readers copy the slot with live_slot_read(), which retries
  * while a write is in progress, so they never block the writer and never see a torn slot.
- * Only one thread may write a given slot at a time: the engine guarantees it by letting
- * a terminal be served by one connection (the newest) at a time.
+ * Only one thread writes a given slot: its owner, which receives every change of the
+ * vehicle from the other workers and the JT/T 809 link thread through the mesh.
  */
 #ifndef RW_LIVE_H
 #define RW_LIVE_H
@@ -24,7 +24,8 @@
 
 #define LIVE_MAGIC 0x52574C49564531ull /* "RWLIVE1" */
 #define LIVE_VERSION 4u         /* 2: 8 KiB header, commit -> ack histogram; 3: store block;
-                                 * 4: writer time by activity */
+                                 * 4: writer time by activity, slot conn_kind and
+                                 * conn_since_ns, mesh counters */
 #define LIVE_HDR_SIZE 8192u
 #define LIVE_MAX_WORKERS 12
 
@@ -49,6 +50,9 @@ struct live_metrics {
     uint64_t dup_conn_closed;      /* an older connection of the same terminal closed */
     uint64_t lat_commit_hist[20];  /* receive -> commit, log2 buckets of 64 us */
     uint64_t lat_ack_hist[20];     /* commit -> ack queued, log2 buckets of 4 us */
+    uint64_t mesh_sent;            /* live-state changes sent to their vehicles' owners */
+    uint64_t mesh_applied;         /* changes applied as owner, from other producers */
+    uint64_t mesh_dropped;         /* changes lost to a full ring and overflow */
     uint64_t pad[0];
 } __attribute__((aligned(64)));
 
@@ -91,8 +95,13 @@ struct live_slot {
     uint32_t day;                  /* GMT+8 day number of points_today */
     uint8_t plate[21];             /* GBK, NUL-padded */
     uint8_t plate_color;
-    uint8_t pad[128 - 90];
+    uint8_t conn_kind;             /* LIVE_CONN_808 / LIVE_CONN_809: who holds conn_id */
+    uint8_t pad1[5];
+    uint64_t conn_since_ns;        /* CLOCK_MONOTONIC of the holder's authentication */
+    uint8_t pad[128 - 104];
 };
+
+enum { LIVE_CONN_NONE = 0, LIVE_CONN_808 = 1, LIVE_CONN_809 = 2 };
 
 _Static_assert(sizeof(struct live_slot) == 128, "live slot is two cache lines");
 _Static_assert(sizeof(struct live_hdr) <= LIVE_HDR_SIZE, "live header fits its pages");

@@ -142,6 +142,19 @@ int main(int argc, char **argv)
     char *bench[] = {argv[2], "run", argv[3], "--out", "out", "--port", s808,
                      "--port809", s809, "--no-ceiling", "--quiet", NULL};
     int rc = run_wait(bench, 0);
+    /* The platforms' vehicles reach the live table through the mesh (the link thread owns
+     * no vehicle): count them with `roadwatch top` while the engine still runs. */
+    char cmd[256], line[512];
+    snprintf(cmd, sizeof cmd, "%s top --once --json --path %s/live", argv[1], dir);
+    unsigned long long live_vehicles = 0;
+    FILE *tp = popen(cmd, "r");
+    while (tp && fgets(line, sizeof line, tp)) {
+        const char *v = strstr(line, "\"vehicles\":");
+        if (v)
+            live_vehicles = strtoull(v + 11, NULL, 10);
+    }
+    if (tp)
+        pclose(tp);
     kill(eng, SIGTERM);
     int est = 0;
     waitpid(eng, &est, 0);
@@ -164,6 +177,11 @@ int main(int argc, char **argv)
     if (crc != 0 || sent <= 0 || (uint64_t)sent != k.sent_live + k.sent_reup) {
         printf("FAIL: every position sent must be in the store exactly once (check %d)\n",
                crc);
+        return 1;
+    }
+    if (live_vehicles < k.vehicles) {
+        printf("FAIL: the live table shows %llu vehicles, the platforms sent %llu\n",
+               live_vehicles, (unsigned long long)k.vehicles);
         return 1;
     }
     if (reup <= 0 || logins < 2 * m || subs < m) {

@@ -357,6 +357,96 @@ Test(engine, newest_connection_of_a_terminal_wins, .fini = fini, .timeout = 60)
     term_close(&b);
 }
 
+/* Sums one per-worker counter of `roadwatch stats`. */
+static unsigned long long stat_sum(const char *name)
+{
+    char cmd[512], line[256], want[96];
+    snprintf(cmd, sizeof cmd, "%s stats --path %s", getenv("RW_BIN"), eng.live);
+    snprintf(want, sizeof want, "roadwatch_%s{worker=", name);
+    unsigned long long sum = 0, v;
+    FILE *sp = popen(cmd, "r");
+    cr_assert_not_null(sp);
+    while (fgets(line, sizeof line, sp)) {
+        const char *q = strchr(line, '}');
+        if (strncmp(line, want, strlen(want)) == 0 && q && sscanf(q + 1, " %llu", &v) == 1)
+            sum += v;
+    }
+    cr_expect_eq(pclose(sp), 0);
+    return sum;
+}
+
+/* Every vehicle's live slot is written by its owning worker (vehicle id % workers): the
+ * connections land on either worker (SO_REUSEPORT), so about half of them send their
+ * changes through the mesh, and every slot still shows its terminal's connect, newest
+ * position and disconnect. */
+Test(engine, live_state_reaches_the_owning_worker, .fini = fini, .timeout = 90)
+{
+    enum { N = 16 };
+    eng_start(&eng, NULL);
+    static struct term t[N];
+    uint32_t vid[N];
+    int64_t t0 = time(NULL) - 600;
+    for (int i = 0; i < N; i++) {
+        char phone[16], plate[16];
+        snprintf(phone, sizeof phone, "1390000%04d", i);
+        snprintf(plate, sizeof plate, "\xd4\xc1" "M%05d", i);
+        term_open(&t[i], eng.port, 0, JT808_ED_2013, phone);
+        term_login(&t[i], plate, 2);
+        for (int k = 0; k < 3; k++) {
+            memset(acked, 0, sizeof acked);
+            uint16_t s = term_report(&t[i], t0 + k * 30, (uint32_t)(i * 10 + k));
+            cr_assert_eq(term_collect_acks(&t[i], acked, 1, harness_timeout_s() * 1000), 1);
+            cr_assert(acked[s]);
+        }
+    }
+    for (int i = 0; i < N; i++) {
+        char phone[16];
+        snprintf(phone, sizeof phone, "1390000%04d", i);
+        vid[i] = vehicle_of(phone);
+    }
+    struct live *lv;
+    cr_assert_eq(live_open_ro(eng.live, &lv), 0);
+    int good = 0;
+    for (int tries = 0; tries < 50 && good < N; tries++) {
+        if (tries)
+            usleep(100000);
+        good = 0;
+        for (int i = 0; i < N; i++) {
+            struct live_slot s;
+            good += live_slot_read(lv, vid[i], &s) == 0 && s.connected &&
+                    s.conn_kind == LIVE_CONN_808 && s.gnss_time == t0 + 60 &&
+                    s.points_today >= 3 && s.plate[0] == 0xd4;
+        }
+    }
+    cr_assert_eq(good, N, "%d of %d live slots show their terminal's newest position", good,
+                 N);
+    unsigned long long sent = 0, applied = 0;
+    for (int tries = 0; tries < 40 && (sent == 0 || applied != sent); tries++) {
+        if (tries)
+            usleep(100000);
+        sent = stat_sum("mesh_sent");
+        applied = stat_sum("mesh_applied");
+    }
+    /* each terminal: one connect and three positions; ~half of them cross */
+    cr_expect_gt(sent, 0, "some connections are on the worker that does not own the vehicle");
+    cr_expect_lt(sent, (unsigned long long)N * 4, "some are on the owning worker");
+    cr_expect_eq(applied, sent, "every change sent was applied by its owner");
+    cr_expect_eq(stat_sum("mesh_dropped"), 0);
+    for (int i = 0; i < N; i++)
+        term_close(&t[i]);
+    int down = 0;
+    for (int tries = 0; tries < 50 && down < N; tries++) {
+        usleep(100000);
+        down = 0;
+        for (int i = 0; i < N; i++) {
+            struct live_slot s;
+            down += live_slot_read(lv, vid[i], &s) == 0 && !s.connected;
+        }
+    }
+    live_close(lv);
+    cr_expect_eq(down, N, "%d of %d slots show the disconnect", down, N);
+}
+
 Test(engine, slow_sender_is_closed, .fini = fini, .timeout = 60)
 {
     eng_start(&eng, "jt808\n  frame_timeout_s 1\n");
