@@ -1,6 +1,7 @@
 /* platstore.c: platform accounts and the stored-positions check (platstore.h). */
 #include "bench/load/platstore.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "engine/base/err.h"
 #include "engine/base/mem.h"
 #include "engine/base/text.h"
+#include "engine/base/wire.h"
 #include "store/store.h"
 
 long platstore_accounts(const struct scenario *s, const char *dir, char *err, size_t cap)
@@ -120,4 +122,87 @@ int platstore_check(const char *dir, const char *tsv, FILE *diag, struct platsto
     if (rc)
         return rc;
     return out->mismatched ? 1 : 0;
+}
+
+struct id_list {
+    uint32_t *ids;
+    size_t n, cap;
+};
+
+static int collect_id(const struct store_vehicle *v, void *ctx)
+{
+    struct id_list *l = ctx;
+    void *p = l->ids;
+    if (mem_reserve(&p, &l->cap, l->n + 1, sizeof *l->ids, l->n, 1024) != 0)
+        return -ENOMEM;
+    l->ids = p;
+    l->ids[l->n++] = v->id;
+    return 0;
+}
+
+/* The oldest and newest GMT+8 day with a day file in <dir> ("day-YYYYMMDD[.gN].mdb"). */
+static int day_range(const char *dir, int32_t *first, int32_t *last)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return -errno;
+    int found = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int y, pos = 0;
+        unsigned m, dd;
+        if (sscanf(e->d_name, "day-%4d%2u%2u%n", &y, &m, &dd, &pos) != 3 || pos != 12 ||
+            m < 1 || m > 12 || dd < 1 || dd > 31)
+            continue;
+        int32_t day = (int32_t)rw_days_from_civil(y, m, dd);
+        if (!found || day < *first)
+            *first = day;
+        if (!found || day > *last)
+            *last = day;
+        found = 1;
+    }
+    closedir(d);
+    return found ? 0 : -ENOENT;
+}
+
+int platstore_count_all(const char *dir, struct platstore_count *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = day_range(dir, &out->first_day, &out->last_day);
+    if (rc)
+        return rc;
+    int64_t from = store_day_start(out->first_day), to = store_day_start(out->last_day + 1);
+    struct store *st = NULL;
+    struct id_list l = {0};
+    struct store_pos *pts = NULL;
+    size_t cap = 0;
+    rc = store_create(&st);
+    rc = rc ? rc : store_set_dir(st, dir);
+    rc = rc ? rc : store_open_rdonly(st);
+    rc = rc ? rc : store_vehicle_foreach(st, collect_id, &l);
+    for (size_t i = 0; rc == 0 && i < l.n; i++) {
+        long n = store_track_read(st, l.ids[i], from, to, pts, cap);
+        if (n > (long)cap) {
+            mem_free(pts);
+            cap = (size_t)n * 2;
+            pts = mem_calloc(cap, sizeof *pts);
+            if (!pts) {
+                rc = -ENOMEM;
+                break;
+            }
+            n = store_track_read(st, l.ids[i], from, to, pts, cap);
+        }
+        if (n < 0) {
+            rc = (int)n;
+            break;
+        }
+        out->vehicles++;
+        out->points += (uint64_t)n;
+        for (long k = 1; k < n && (size_t)k < cap; k++)
+            out->duplicates += pts[k].gnss_time == pts[k - 1].gnss_time;
+    }
+    mem_free(pts);
+    mem_free(l.ids);
+    store_close(st);
+    return rc;
 }

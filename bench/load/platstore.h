@@ -34,4 +34,16 @@ struct platstore_check {
  * code (the store or the file could not be read). */
 int platstore_check(const char *dir, const char *tsv, FILE *diag, struct platstore_check *out);
 
+/* Every point of every registered vehicle, over the days the store holds. */
+struct platstore_count {
+    uint64_t vehicles;   /* registered vehicles */
+    uint64_t points;     /* stored points, any source */
+    uint64_t duplicates; /* two points of one vehicle with the same GNSS time */
+    int32_t first_day, last_day; /* GMT+8 days (store_day_of) of the day files read */
+};
+
+/* Counts the points of every vehicle in the store at <dir> (engine stopped: read-only
+ * open) between the oldest and the newest day file. Returns 0 or a negative code. */
+int platstore_count_all(const char *dir, struct platstore_count *out);
+
 #endif

@@ -90,6 +90,14 @@ static void plat_json(FILE *f, const struct sim_result *r)
     fprintf(f, "]},\n");
 }
 
+/* Growth between two KiB samples, per connection up at the end (0 when unsampled). */
+static double per_conn_bytes(const struct sim_result *r, uint64_t start_kb, uint64_t end_kb)
+{
+    if (!r->conns_up || !start_kb || !end_kb)
+        return 0.0;
+    return ((double)end_kb - (double)start_kb) * 1024.0 / r->conns_up;
+}
+
 static void results_json(FILE *f, const struct scenario *s, const char *target,
                          const struct sim_result *r, const struct sink_stats *ceil,
                          double ceil_rps)
@@ -124,12 +132,19 @@ static void results_json(FILE *f, const struct scenario *s, const char *target,
                     (double)acked_meas : -1;
     fprintf(f, "  \"resources\": {\"target_cpu_us_per_acked_record\": %.3f, "
             "\"target_rss_kb_start\": %llu, \"target_rss_kb_end\": %llu, "
-            "\"target_rss_bytes_per_conn\": %.0f, \"simulator_cpu_s\": %.3f, "
+            "\"target_rss_bytes_per_conn\": %.0f, \"target_anon_kb_start\": %llu, "
+            "\"target_anon_kb_end\": %llu, \"target_anon_bytes_per_conn\": %.0f, "
+            "\"slab_kb_start\": %llu, \"slab_kb_end\": %llu, "
+            "\"kernel_slab_bytes_per_conn\": %.0f, \"simulator_cpu_s\": %.3f, "
             "\"conns_up\": %u, \"conns_failed\": %u, \"disk_bytes_per_point\": null}\n}\n",
             cpu_us, (unsigned long long)r->target_rss_kb_start,
             (unsigned long long)r->target_rss_kb_end,
-            r->conns_up ? ((double)r->target_rss_kb_end - (double)r->target_rss_kb_start) *
-                          1024.0 / r->conns_up : 0.0,
+            per_conn_bytes(r, r->target_rss_kb_start, r->target_rss_kb_end),
+            (unsigned long long)r->target_anon_kb_start,
+            (unsigned long long)r->target_anon_kb_end,
+            per_conn_bytes(r, r->target_anon_kb_start, r->target_anon_kb_end),
+            (unsigned long long)r->slab_kb_start, (unsigned long long)r->slab_kb_end,
+            per_conn_bytes(r, r->slab_kb_start, r->slab_kb_end),
             r->sim_cpu_s, r->conns_up, r->conns_failed);
 }
 

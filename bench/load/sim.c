@@ -133,6 +133,38 @@ int sim_proc_sample(int pid, double *cpu_s, uint64_t *rss_kb)
     return 0;
 }
 
+/* The value of the first line of <path> that starts with <key> (KiB), or -errno. */
+static int proc_kb_field(const char *path, const char *key, uint64_t *kb)
+{
+    char buf[256];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return -errno;
+    size_t klen = strlen(key);
+    int rc = -ENOENT;
+    while (rc && fgets(buf, sizeof buf, f)) {
+        unsigned long long v;
+        if (strncmp(buf, key, klen) == 0 && sscanf(buf + klen, " %llu", &v) == 1) {
+            *kb = (uint64_t)v;
+            rc = 0;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+int sim_proc_anon(int pid, uint64_t *anon_kb)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    return proc_kb_field(path, "RssAnon:", anon_kb);
+}
+
+int sim_slab_kb(uint64_t *slab_kb)
+{
+    return proc_kb_field("/proc/meminfo", "Slab:", slab_kb);
+}
+
 void sim_stats_add(struct term_stats *dst, const struct term_stats *src)
 {
     const uint64_t *s = (const uint64_t *)(const void *)src;
@@ -950,8 +982,11 @@ int sim_run(const struct scenario *s, const struct sim_opts *o, struct sim_resul
     memset(&prev, 0, sizeof prev);
     double prev_cpu = -1, cpu_warm = -1, cpu_end = -1;
     uint64_t rss;
-    if (o->target_pid > 0 && sim_proc_sample(o->target_pid, &prev_cpu, &rss) == 0)
+    if (o->target_pid > 0 && sim_proc_sample(o->target_pid, &prev_cpu, &rss) == 0) {
         r->target_rss_kb_start = rss;
+        (void)sim_proc_anon(o->target_pid, &r->target_anon_kb_start);
+        (void)sim_slab_kb(&r->slab_kb_start);
+    }
     for (unsigned sec = 1; rc == 0; sec++) {
         uint64_t wake = t0 + sec * 1000000000ull, now = now_ns();
         if (wake > now) {
@@ -964,8 +999,11 @@ int sim_run(const struct scenario *s, const struct sim_opts *o, struct sim_resul
             cpu_warm = prev_cpu;
         if (sec == (unsigned)(dur + 0.5)) {
             cpu_end = prev_cpu;
-            if (o->target_pid > 0)
-                (void)sim_proc_sample(o->target_pid, &prev_cpu, &r->target_rss_kb_end);
+            if (o->target_pid > 0 &&
+                sim_proc_sample(o->target_pid, &prev_cpu, &r->target_rss_kb_end) == 0) {
+                (void)sim_proc_anon(o->target_pid, &r->target_anon_kb_end);
+                (void)sim_slab_kb(&r->slab_kb_end);
+            }
         }
         if (done || sec > dur + s->drain_s + 5)
             break;

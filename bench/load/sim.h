@@ -69,6 +69,12 @@ struct sim_result {
     double sim_cpu_s;         /* this process, getrusage */
     double target_cpu_s;      /* the target during the measured window, or -1 */
     uint64_t target_rss_kb_start, target_rss_kb_end;
+    /* Memory of an idle fleet: the target's anonymous RSS (its own heap, not the mapped
+     * store files or the live table) and the machine's kernel slab (socket structures of
+     * both ends of every loopback connection), sampled before the first connection and at
+     * the end of load. 0 when not sampled. */
+    uint64_t target_anon_kb_start, target_anon_kb_end;
+    uint64_t slab_kb_start, slab_kb_end;
     uint32_t n_sec;
     struct sim_sec sec[SIM_SERIES_MAX];
 };
@@ -83,6 +89,12 @@ long sim_raise_nofile(void);
 
 /* Reads utime+stime (seconds) and VmRSS (KiB) of <pid>. Returns 0 or -errno. */
 int sim_proc_sample(int pid, double *cpu_s, uint64_t *rss_kb);
+
+/* Reads RssAnon (KiB) of <pid>. Returns 0 or -errno. */
+int sim_proc_anon(int pid, uint64_t *anon_kb);
+
+/* Reads the machine's Slab (KiB) from /proc/meminfo. Returns 0 or -errno. */
+int sim_slab_kb(uint64_t *slab_kb);
 
 /* Sum of counters, for readers. */
 void sim_stats_add(struct term_stats *dst, const struct term_stats *src);

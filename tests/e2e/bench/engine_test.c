@@ -5,9 +5,9 @@
  * serve verb. Otherwise: starts `roadwatch serve --clock=data` in a temporary directory
  * (so its data directory is the default ./roadwatch-data there), waits for 127.0.0.1:6808,
  * runs the small scenario (about 20 s) with --expect-all-acked (every generated position
- * acknowledged, nothing outstanding), then asks the engine how many points it stored.
- * FOR THE LEAD: the store count check calls `roadwatch stats --json` and looks for
- * "points"; adjust store_points() to the verb's real output when it exists. */
+ * acknowledged, nothing outstanding), stops the engine and counts the points of every
+ * vehicle in its store (platstore_count_all, as `roadwatch-bench storecheck` does): each
+ * generated position must be there exactly once. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -22,7 +22,7 @@
 
 #include <jansson.h>
 
-#include "store/store.h"
+#include "bench/load/platstore.h"
 
 static int run_quiet(char *const argv[])
 {
@@ -46,33 +46,6 @@ static int port_open(uint16_t port)
     int ok = connect(fd, (struct sockaddr *)&a, sizeof a) == 0;
     close(fd);
     return ok;
-}
-
-/* Counts the points of every registered vehicle in the (stopped) engine's store. */
-static long store_points(const char *data_dir)
-{
-    struct store *st;
-    if (store_create(&st) != 0 || store_set_dir(st, data_dir) != 0 || store_open_rdonly(st) != 0)
-        return -1;
-    /* ids are dense from 1: read each vehicle's whole history */
-    static struct store_pos pts[1];
-    long total = 0;
-    for (uint32_t id = 1; id < 100000; id++) {
-        struct store_vehicle v;
-        if (store_vehicle_get(st, id, &v) != 0)
-            break;
-        /* the small scenario starts tomorrow and, time-compressed, spans hours: read from
-         * two days ago to four days ahead */
-        int64_t now = time(NULL);
-        long n = store_track_read(st, id, now - 2 * 86400, now + 4 * 86400, pts, 0);
-        if (n < 0) {
-            total = -1;
-            break;
-        }
-        total += n;
-    }
-    store_close(st);
-    return total;
 }
 
 /* records.points and records.blind_dropped of results.json. */
@@ -125,15 +98,18 @@ int main(int argc, char **argv)
     waitpid(eng, &est, 0);
     long dropped = 0;
     long sent = bench_points("out/results.json", &dropped);
-    long stored = store_points("roadwatch-data");
+    struct platstore_count c;
+    int crc = platstore_count_all("roadwatch-data", &c);
+    long stored = crc ? -1 : (long)c.points;
     printf("bench exit %d (0 = every position acknowledged); positions generated %ld, lost "
-           "to a full blind-area buffer %ld, stored %ld; results in %s/out/results.json\n",
-           rc, sent, dropped, stored, dir);
+           "to a full blind-area buffer %ld, stored %ld (%llu duplicates, %llu vehicles); "
+           "results in %s/out/results.json\n", rc, sent, dropped, stored,
+           (unsigned long long)c.duplicates, (unsigned long long)c.vehicles, dir);
     if (rc != 0 || !WIFEXITED(est) || WEXITSTATUS(est) != 0) {
         printf("FAIL: bench exit %d, engine status %d\n", rc, est);
         return 1;
     }
-    if (stored < 0 || sent <= 0 || stored != sent - dropped) {
+    if (stored < 0 || sent <= 0 || stored != sent - dropped || c.duplicates) {
         printf("FAIL: every acknowledged position must be in the store exactly once\n");
         return 1;
     }

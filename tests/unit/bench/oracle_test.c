@@ -34,13 +34,22 @@ Test(oracle, violations_scenario_one_alarm_each)
 
 Test(oracle, every_example_scenario_parses)
 {
-    const char *names[] = {"ci-small", "ceiling", "half-capacity", "full-load", "violations"};
+    const char *names[] = {"ci-small",   "ceiling",    "half-capacity", "half-engine",
+                           "full-load",  "violations", "throughput",    "idle",
+                           "platforms",  "ci-platforms", "demo"};
     static struct scenario s;
-    for (unsigned i = 0; i < 5; i++) {
+    for (unsigned i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[512], err[256];
         snprintf(path, sizeof path, "%s/%s.json", getenv("RW_BENCH_SCENARIOS"), names[i]);
         cr_assert_eq(scn_load(path, &s, err, sizeof err), 0, "%s", err);
     }
+    /* the last one loaded before demo: idle.json is a quiet fleet */
+    char path[512], err[256];
+    snprintf(path, sizeof path, "%s/idle.json", getenv("RW_BENCH_SCENARIOS"));
+    cr_assert_eq(scn_load(path, &s, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(s.vehicles, 15000u);
+    cr_assert_geq(s.term.report_s, 3600u);
+    cr_assert_gt(s.warmup_s, 20.0, "the connections are all up before the measured window");
     char e2[128];
     cr_assert_neq(scn_parse("{\"fleet\": {\"vehicles\": -1}}", &s, e2, sizeof e2), 0);
 }
