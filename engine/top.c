@@ -207,11 +207,14 @@ static void stats_hist(const struct live_hdr *h, const char *name, const char *h
     for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++) {
         const uint64_t *hist = (const uint64_t *)((const char *)&h->metrics[w] + off);
         uint64_t cum = 0;
-        for (int b = 0; b < 20; b++) {
+        /* bucket b < 19 counts values below base << b; the last one takes the rest, so it
+         * is only in +Inf (hist.h) */
+        for (int b = 0; b < 19; b++) {
             cum += hist[b];
             printf("roadwatch_%s_bucket{worker=\"%u\",le=\"%g\"} %llu\n", name, w,
                    base * (double)(1u << b), (unsigned long long)cum);
         }
+        cum += hist[19];
         printf("roadwatch_%s_bucket{worker=\"%u\",le=\"+Inf\"} %llu\n", name, w,
                (unsigned long long)cum);
         printf("roadwatch_%s_count{worker=\"%u\"} %llu\n", name, w, (unsigned long long)cum);
