@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,7 +25,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: roadwatch-bench run SCENARIO [--out DIR] [--host IP] [--port P]\n"
             "                          [--port809 P] [--target-pid PID] [--no-ceiling]\n"
-            "                          [--ceiling-only] [--duration S] [--expect-all-acked]\n"
+            "                          [--ceiling-only] [--duration S] [--time-scale X]\n"
+            "                          [--expect-all-acked]\n"
             "                          [--quiet]\n"
             "       roadwatch-bench accounts SCENARIO DATA_DIR   (engine stopped)\n"
             "       roadwatch-bench platcheck DATA_DIR VEHICLES_TSV   (engine stopped)\n"
@@ -276,6 +278,16 @@ static int cmd_run(int argc, char **argv)
     static struct scenario s;
     if (argc < 3 || load_scn(argv[2], &s) != 0)
         return 2;
+    const char *ts = arg_val(argc, argv, "--time-scale");
+    if (ts) { /* the offered rate of a paced run: vehicles x time_scale / report_s */
+        char *end;
+        double v = strtod(ts, &end);
+        if (end == ts || *end || !(v >= 0.01 && v <= 100000)) {
+            fprintf(stderr, "run: --time-scale %s: a number in [0.01, 100000] expected\n", ts);
+            return 2;
+        }
+        s.time_scale = s.term.time_scale = v;
+    }
     const char *dir = arg_val(argc, argv, "--out");
     dir = dir ? dir : "bench-out";
     mkdir(dir, 0755);
