@@ -201,7 +201,7 @@ int top_main(int argc, char **argv)
 /* One log2 latency histogram of every worker's metric block (20 buckets at <off>, the
  * first <base> seconds wide), in the Prometheus text format. */
 static void stats_hist(const struct live_hdr *h, const char *name, const char *help,
-                       size_t off, double base)
+                       size_t off, size_t sum_off, double base)
 {
     printf("# HELP roadwatch_%s %s\n# TYPE roadwatch_%s histogram\n", name, help, name);
     for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++) {
@@ -217,6 +217,8 @@ static void stats_hist(const struct live_hdr *h, const char *name, const char *h
         cum += hist[19];
         printf("roadwatch_%s_bucket{worker=\"%u\",le=\"+Inf\"} %llu\n", name, w,
                (unsigned long long)cum);
+        uint64_t sum_us = *(const uint64_t *)((const char *)&h->metrics[w] + sum_off);
+        printf("roadwatch_%s_sum{worker=\"%u\"} %.6f\n", name, w, (double)sum_us * 1e-6);
         printf("roadwatch_%s_count{worker=\"%u\"} %llu\n", name, w, (unsigned long long)cum);
     }
 }
@@ -267,8 +269,9 @@ static void stats_store(const struct live_store *s)
                    64e-6 * (double)(1u << b), (unsigned long long)cum);
     }
     printf("roadwatch_store_commit_seconds_bucket{le=\"+Inf\"} %llu\n"
+           "roadwatch_store_commit_seconds_sum %.6f\n"
            "roadwatch_store_commit_seconds_count %llu\n",
-           (unsigned long long)cum, (unsigned long long)cum);
+           (unsigned long long)cum, (double)s->s.commit_ns_sum * 1e-9, (unsigned long long)cum);
     printf("# HELP roadwatch_store_writer_seconds_total The store writer thread's time by "
            "activity.\n# TYPE roadwatch_store_writer_seconds_total counter\n");
     for (int a = 0; a < STORE_WACT_N; a++)
@@ -319,9 +322,11 @@ int stats_main(int argc, char **argv)
     STAT(mesh_applied, "Live-state changes applied as owner, from other threads.", "counter");
     STAT(mesh_dropped, "Live-state changes lost to a full mesh ring.", "counter");
     stats_hist(h, "commit_latency_seconds", "Receive to commit.",
-               offsetof(struct live_metrics, lat_commit_hist), 64e-6);
+               offsetof(struct live_metrics, lat_commit_hist),
+               offsetof(struct live_metrics, lat_commit_sum_us), 64e-6);
     stats_hist(h, "ack_latency_seconds", "Commit to acknowledgements queued (per batch).",
-               offsetof(struct live_metrics, lat_ack_hist), 4e-6);
+               offsetof(struct live_metrics, lat_ack_hist),
+               offsetof(struct live_metrics, lat_ack_sum_us), 4e-6);
     stats_store(&h->store);
     live_close(lv);
     return 0;

@@ -640,6 +640,7 @@ static void wk_reap(struct worker *w)
         int ok = store_batch_status(done[i]) == 0;
         int64_t us = (w->now_ms - w->batch_t0[slot]) * 1000;
         w->met->lat_commit_hist[hist_log2_bucket(us > 0 ? (uint64_t)us : 0, 64, 20)]++;
+        w->met->lat_commit_sum_us += us > 0 ? (uint64_t)us : 0;
         for (uint32_t k = 0; ok && k < w->n_acks[slot]; k++)
             if (wk_ack_one(w, &w->acks[slot][k]) != 0)
                 wk_ack_defer(w, &w->acks[slot][k]);
@@ -650,6 +651,7 @@ static void wk_reap(struct worker *w)
             uint64_t dns = store_batch_done_ns(done[i]);
             uint64_t ack_us = now > dns ? (now - dns) / 1000 : 0;
             w->met->lat_ack_hist[hist_log2_bucket(ack_us, 4, 20)]++;
+            w->met->lat_ack_sum_us += ack_us;
         }
         w->n_acks[slot] = 0;
         store_batch_release(w->store, done[i]);

@@ -259,6 +259,7 @@ struct store_stats {
     uint64_t parts_dropped;       /* partitions removed by retention */
     uint64_t days_compacted;      /* day partitions rewritten in key order */
     uint64_t commit_ns_max;       /* slowest commit so far */
+    uint64_t commit_ns_sum;       /* all commit durations added up (the histogram's sum) */
     uint64_t commit_hist[20];     /* commit durations, log2 buckets of 64 us (the last
                                    * one: everything slower) */
     uint64_t writer_ns[STORE_WACT_N]; /* the writer thread's wall time by activity */

@@ -334,6 +334,7 @@ static void writer_publish(struct store *st, struct wctx *w, uint64_t ns)
         dst[i] += src[i];
     if (ns > st->stats.commit_ns_max)
         st->stats.commit_ns_max = ns;
+    st->stats.commit_ns_sum += ns;
     st->stats.commit_hist[hist_log2_bucket(ns, 64000, 20)]++;
     pthread_mutex_unlock(&st->stats_mu);
 }

@@ -23,9 +23,9 @@
 #include "store/store.h"
 
 #define LIVE_MAGIC 0x52574C49564531ull /* "RWLIVE1" */
-#define LIVE_VERSION 4u         /* 2: 8 KiB header, commit -> ack histogram; 3: store block;
+#define LIVE_VERSION 5u         /* 2: 8 KiB header, commit -> ack histogram; 3: store block;
                                  * 4: writer time by activity, slot conn_kind and
-                                 * conn_since_ns, mesh counters */
+                                 * conn_since_ns, mesh counters; 5: histogram sums */
 #define LIVE_HDR_SIZE 8192u
 #define LIVE_MAX_WORKERS 12
 
@@ -53,6 +53,8 @@ struct live_metrics {
     uint64_t mesh_sent;            /* live-state changes sent to their vehicles' owners */
     uint64_t mesh_applied;         /* changes applied as owner, from other producers */
     uint64_t mesh_dropped;         /* changes lost to a full ring and overflow */
+    uint64_t lat_commit_sum_us;    /* sums of the two histograms' samples, microseconds */
+    uint64_t lat_ack_sum_us;
     uint64_t pad[0];
 } __attribute__((aligned(64)));
 

@@ -109,11 +109,12 @@ static void run_edition(uint16_t edition, const char *phone, int udp)
     /* The store's block is copied once a second: its commits show within a few. */
     int seen = 0, overflow_le = 0;
     unsigned long long commits = 0, commit_count = 0;
-    double commit_s = 0, idle_s = -1;
+    double commit_s = 0, idle_s = -1, store_sum = 0, batch_sum = 0;
     for (int tries = 0; tries < 40 && (!seen || !commits || !commit_count || commit_s <= 0);
          tries++) {
         if (tries)
             usleep(100000);
+        store_sum = batch_sum = 0;
         FILE *sp = popen(cmd, "r");
         cr_assert_not_null(sp);
         while (fgets(line, sizeof line, sp)) {
@@ -128,11 +129,17 @@ static void run_edition(uint16_t edition, const char *phone, int udp)
             sscanf(line, "roadwatch_store_writer_seconds_total{activity=\"commit\"} %lf",
                    &commit_s);
             sscanf(line, "roadwatch_store_writer_seconds_total{activity=\"idle\"} %lf", &idle_s);
+            sscanf(line, "roadwatch_store_commit_seconds_sum %lf", &store_sum);
+            double v = 0;
+            if (sscanf(line, "roadwatch_commit_latency_seconds_sum{worker=\"%*u\"} %lf", &v) == 1)
+                batch_sum += v;
         }
         cr_expect_eq(pclose(sp), 0);
     }
     cr_expect(seen, "roadwatch stats prints the commit -> ack histogram");
     cr_expect(!overflow_le, "a histogram's last (overflow) bucket has no finite le");
+    cr_expect_gt(store_sum, 0, "the commit-duration histogram has its _sum");
+    cr_expect_gt(batch_sum, 0, "the receive -> commit histogram has its _sum");
     cr_expect_gt(commits, 0, "roadwatch stats prints the store's commits");
     cr_expect_eq(commit_count, commits, "one commit-duration sample per commit");
     cr_expect_gt(commit_s, 0, "the writer's time committing is accounted");
