@@ -146,7 +146,11 @@ struct link809_metrics {
     uint64_t backpressure_events;  /* reading paused: no free store batch */
     uint64_t raw_dropped;          /* raw frames not logged (no room) */
     uint64_t store_errors;         /* meta calls that failed, batches refused */
+    uint64_t mesh_sent;            /* live-state changes sent to the vehicles' owners */
+    uint64_t mesh_dropped;         /* live-state changes lost to a full mesh ring */
 };
+_Static_assert(sizeof(struct link809_metrics) <= sizeof(((struct live_jt809 *)0)->m),
+               "the JT/T 809 counters fit the live table's block");
 
 struct link809;
 

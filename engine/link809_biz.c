@@ -175,7 +175,10 @@ static void l809_live(struct link809 *l, struct l809_link *k, const struct store
         mesh_apply(l->lv, &m);
         return;
     }
-    if (mesh_send(l->mesh, l->mesh_p, mesh_owner(l->mesh, p->vehicle_id), &m) != 0) {
+    if (mesh_send(l->mesh, l->mesh_p, mesh_owner(l->mesh, p->vehicle_id), &m) == 0) {
+        L809_MET_INC(l, mesh_sent);
+    } else {
+        L809_MET_INC(l, mesh_dropped);
         uint64_t lost = mesh_counts(l->mesh, l->mesh_p)->dropped;
         if (lost >= l->mesh_dropped_logged * 2 + 1) { /* 1, 3, 7, ...: bounded logging */
             LOG(LOG_WARN, "link809", "%llu live-state changes lost to a full mesh ring",

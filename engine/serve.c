@@ -219,13 +219,21 @@ static void eng_raise_nofile(void)
     }
 }
 
-/* The store's figures into the live table's header, for `roadwatch stats` and `top`. */
+/* The store's and the JT/T 809 server's figures into the live table's header, for
+ * `roadwatch stats` and `top`. */
 static void eng_publish_store(struct engine *e)
 {
     struct live_store *o = live_store_rw(e->live);
     store_stats_get(e->st, &o->s);
     store_held(e->st, &o->held_vehicles, &o->held_points);
     o->health = store_health(e->st);
+    if (e->l809) {
+        struct live_jt809 *j = live_jt809_rw(e->live);
+        struct link809_metrics m;
+        link809_metrics_get(e->l809, &m);
+        memcpy(j->m, &m, sizeof m);
+        j->enabled = 1;
+    }
 }
 
 static int eng_run(struct engine *e)

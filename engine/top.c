@@ -12,6 +12,7 @@
 
 #include "engine/base/err.h"
 #include "engine/base/text.h"
+#include "engine/link809.h"
 #include "engine/live/live.h"
 #include "engine/serve.h"
 
@@ -98,15 +99,19 @@ static void top_print(const struct live *lv, const struct top_opts *o)
     top_scan(lv, o->window_s, &t);
     top_sum(lv, &m);
     const struct live_hdr *h = live_header(lv);
+    struct link809_metrics j;
+    memcpy(&j, h->jt809.m, sizeof j); /* all zero without a JT/T 809 listener */
     if (o->json) {
         printf("{\"pid\":%d,\"workers\":%u,\"vehicles\":%llu,\"connected\":%llu,\"online\":%llu,"
                "\"alarming\":%llu,\"points_today\":%llu,\"connections_open\":%llu,"
-               "\"positions\":%llu,\"acks\":%llu}\n",
+               "\"positions\":%llu,\"acks\":%llu,\"jt809_links_up\":%llu,"
+               "\"jt809_positions\":%llu}\n",
                h->pid, h->workers, (unsigned long long)t.vehicles,
                (unsigned long long)t.connected, (unsigned long long)t.online,
                (unsigned long long)t.alarming, (unsigned long long)t.points_today,
                (unsigned long long)m.conns_open, (unsigned long long)m.positions,
-               (unsigned long long)m.acks_sent);
+               (unsigned long long)m.acks_sent, (unsigned long long)j.links_up,
+               (unsigned long long)(j.positions + j.positions_reup));
         return;
     }
     if (!o->once)
@@ -122,10 +127,22 @@ static void top_print(const struct live *lv, const struct top_opts *o)
            (unsigned long long)m.acks_sent, (unsigned long long)m.frames_bad,
            (unsigned long long)m.backpressure_events);
     const struct live_store *ls = &h->store;
-    printf("store: commits %llu  slowest %.1f ms  held %llu points of %llu vehicles  %s\n\n",
+    printf("store: commits %llu  slowest %.1f ms  held %llu points of %llu vehicles  %s\n",
            (unsigned long long)ls->s.commits, (double)ls->s.commit_ns_max / 1e6,
            (unsigned long long)ls->held_points, (unsigned long long)ls->held_vehicles,
            ls->health ? err_str((int)ls->health) : "healthy");
+    if (h->jt809.enabled) {
+        uint64_t refused = 0;
+        for (unsigned r = 0; r < 8; r++)
+            refused += j.logins_failed[r];
+        printf("jt809: links up %llu  logins %llu (refused %llu)  positions %llu (re-uploaded "
+               "%llu)  subordinate links %llu (failed %llu)\n",
+               (unsigned long long)j.links_up, (unsigned long long)j.logins_ok,
+               (unsigned long long)refused, (unsigned long long)j.positions,
+               (unsigned long long)j.positions_reup, (unsigned long long)j.sub_up,
+               (unsigned long long)j.sub_failed);
+    }
+    putchar('\n');
     printf("%-10s %-12s %-6s %10s %11s %11s %8s\n", "vehicle", "plate", "colour", "points",
            "lat", "lon", "km/h");
     for (int i = 0; i < TOP_BUSIEST && t.best_id[i]; i++) {
@@ -221,6 +238,70 @@ static void stats_hist(const struct live_hdr *h, const char *name, const char *h
         printf("roadwatch_%s_sum{worker=\"%u\"} %.6f\n", name, w, (double)sum_us * 1e-6);
         printf("roadwatch_%s_count{worker=\"%u\"} %llu\n", name, w, (unsigned long long)cum);
     }
+}
+
+/* The JT/T 809 server's block (copied by the engine once a second), when it runs one. */
+static void stats_jt809(const struct live_jt809 *j)
+{
+    if (!j->enabled)
+        return;
+    struct link809_metrics m;
+    memcpy(&m, j->m, sizeof m);
+    static const struct {
+        const char *name, *help, *type;
+        size_t off;
+    } f[] = {
+#define JF(n, h, t) {#n, h, t, offsetof(struct link809_metrics, n)}
+        JF(links_accepted, "JT/T 809 main-link connections accepted.", "counter"),
+        JF(links_refused, "JT/T 809 main-link connections refused over the link limit.",
+           "counter"),
+        JF(links_closed, "JT/T 809 main links closed.", "counter"),
+        JF(links_up, "JT/T 809 main links logged in.", "gauge"),
+        JF(logins_ok, "JT/T 809 logins accepted (0x1002 result 0).", "counter"),
+        JF(frames_in, "JT/T 809 good frames received.", "counter"),
+        JF(frames_out, "JT/T 809 frames sent.", "counter"),
+        JF(frames_bad, "JT/T 809 frames with framing, CRC, decryption or decode errors.",
+           "counter"),
+        JF(frames_unauth, "JT/T 809 frames dropped before login.", "counter"),
+        JF(bytes_in, "JT/T 809 bytes received.", "counter"),
+        JF(bytes_out, "JT/T 809 bytes sent.", "counter"),
+        JF(positions, "JT/T 809 real-time positions (0x1202) handed to the store.", "counter"),
+        JF(positions_reup, "JT/T 809 re-uploaded positions (0x1203) handed to the store.",
+           "counter"),
+        JF(positions_bad, "JT/T 809 positions not stored: impossible date or no vehicle.",
+           "counter"),
+        JF(vehicles_enrolled, "Vehicles enrolled from JT/T 809 platforms.", "counter"),
+        JF(registrations, "JT/T 809 vehicle registrations (0x1201).", "counter"),
+        JF(static_info, "JT/T 809 static information messages (0x1601).", "counter"),
+        JF(alarms, "JT/T 809 alarms (0x1402) stored.", "counter"),
+        JF(alarm_results, "JT/T 809 alarm handling results applied.", "counter"),
+        JF(alarm_results_unmatched, "JT/T 809 alarm handling results with no alarm.",
+           "counter"),
+        JF(sub_up, "JT/T 809 subordinate links established.", "counter"),
+        JF(sub_failed, "JT/T 809 subordinate links failed: connect, refusal or timeout.",
+           "counter"),
+        JF(sub_refused, "JT/T 809 subordinate links not tried: address not allowed.",
+           "counter"),
+        JF(link_timeouts, "JT/T 809 links closed for silence.", "counter"),
+        JF(backpressure_events, "JT/T 809 reading paused for lack of a store batch.",
+           "counter"),
+        JF(raw_dropped, "JT/T 809 raw frames not logged for lack of room.", "counter"),
+        JF(store_errors, "JT/T 809 store calls that failed.", "counter"),
+        JF(mesh_sent, "JT/T 809 live-state changes sent to the vehicles' owners.", "counter"),
+        JF(mesh_dropped, "JT/T 809 live-state changes lost to a full mesh ring.", "counter"),
+#undef JF
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        printf("# HELP roadwatch_jt809_%s %s\n# TYPE roadwatch_jt809_%s %s\n"
+               "roadwatch_jt809_%s %llu\n",
+               f[i].name, f[i].help, f[i].name, f[i].type, f[i].name,
+               (unsigned long long)*(const uint64_t *)((const char *)&m + f[i].off));
+    printf("# HELP roadwatch_jt809_logins_failed JT/T 809 logins refused, by 0x1002 result "
+           "(1 address, 2 access code, 3 user, 4 password, 5 busy, 6 other).\n"
+           "# TYPE roadwatch_jt809_logins_failed counter\n");
+    for (unsigned r = 1; r <= 6; r++)
+        printf("roadwatch_jt809_logins_failed{result=\"%u\"} %llu\n", r,
+               (unsigned long long)m.logins_failed[r]);
 }
 
 /* The store's block (copied by the engine once a second): no worker label. */
@@ -328,6 +409,7 @@ int stats_main(int argc, char **argv)
                offsetof(struct live_metrics, lat_ack_hist),
                offsetof(struct live_metrics, lat_ack_sum_us), 4e-6);
     stats_store(&h->store);
+    stats_jt809(&h->jt809);
     live_close(lv);
     return 0;
 }

@@ -146,6 +146,11 @@ struct live_store *live_store_rw(struct live *lv)
     return &lv->hdr->store;
 }
 
+struct live_jt809 *live_jt809_rw(struct live *lv)
+{
+    return &lv->hdr->jt809;
+}
+
 /* Writers take the slot by moving its sequence from even to odd with a CAS, so that the
  * rare moment two threads write one vehicle (a terminal's new connection on another
  * worker while the old one closes) cannot corrupt it; an uncontended CAS costs about what

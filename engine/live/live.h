@@ -25,7 +25,8 @@
 #define LIVE_MAGIC 0x52574C49564531ull /* "RWLIVE1" */
 #define LIVE_VERSION 5u         /* 2: 8 KiB header, commit -> ack histogram; 3: store block;
                                  * 4: writer time by activity, slot conn_kind and
-                                 * conn_since_ns, mesh counters; 5: histogram sums */
+                                 * conn_since_ns, mesh counters; 5: histogram sums,
+                                 * JT/T 809 block */
 #define LIVE_HDR_SIZE 8192u
 #define LIVE_MAX_WORKERS 12
 
@@ -65,6 +66,13 @@ struct live_store {
     int64_t health;                /* store_health(): 0, or the negative code of the fault */
 };
 
+/* The JT/T 809 main-link server's counters, copied once a second by the engine's main
+ * thread: the layout is struct link809_metrics (engine/link809.h), which must fit. */
+struct live_jt809 {
+    uint64_t enabled;              /* 1 when the engine runs a JT/T 809 listener */
+    uint64_t m[63];
+};
+
 struct live_hdr {
     uint64_t magic;
     uint32_t version;
@@ -77,6 +85,7 @@ struct live_hdr {
     uint8_t reserved[64 - 48];
     struct live_metrics metrics[LIVE_MAX_WORKERS];
     struct live_store store;
+    struct live_jt809 jt809;
 };
 
 /* One vehicle (128 bytes). */
@@ -126,6 +135,8 @@ uint64_t live_slots(const struct live *lv);
 const struct live_hdr *live_header(const struct live *lv);
 struct live_metrics *live_metrics_rw(struct live *lv, unsigned worker);
 struct live_store *live_store_rw(struct live *lv);
+/* The JT/T 809 block, written by the engine's main thread only. */
+struct live_jt809 *live_jt809_rw(struct live *lv);
 
 /* Writer side: returns the slot of <vehicle_id> (NULL when beyond the table: counted by
  * the caller) between begin and end. */

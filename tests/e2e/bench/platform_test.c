@@ -155,6 +155,25 @@ int main(int argc, char **argv)
     }
     if (tp)
         pclose(tp);
+    /* The link server's counters reach `roadwatch stats` through the live table (copied
+     * once a second): wait until they cover every position the platforms sent. */
+    unsigned long long st_logins = 0, st_pos = 0, st_reup = 0, st_mesh = 0;
+    long sent_now = -1, m0 = 0, r0 = 0, l0 = 0, s0 = 0;
+    bench_figures("out/results.json", &m0, &sent_now, &r0, &l0, &s0);
+    snprintf(cmd, sizeof cmd, "%s stats --path %s/live", argv[1], dir);
+    for (int tries = 0; tries < 50 && (long)(st_pos + st_reup) < sent_now; tries++) {
+        if (tries)
+            usleep(100000);
+        FILE *sp = popen(cmd, "r");
+        while (sp && fgets(line, sizeof line, sp)) {
+            sscanf(line, "roadwatch_jt809_logins_ok %llu", &st_logins);
+            sscanf(line, "roadwatch_jt809_positions %llu", &st_pos);
+            sscanf(line, "roadwatch_jt809_positions_reup %llu", &st_reup);
+            sscanf(line, "roadwatch_jt809_mesh_sent %llu", &st_mesh);
+        }
+        if (sp)
+            pclose(sp);
+    }
     kill(eng, SIGTERM);
     int est = 0;
     waitpid(eng, &est, 0);
@@ -177,6 +196,12 @@ int main(int argc, char **argv)
     if (crc != 0 || sent <= 0 || (uint64_t)sent != k.sent_live + k.sent_reup) {
         printf("FAIL: every position sent must be in the store exactly once (check %d)\n",
                crc);
+        return 1;
+    }
+    printf("roadwatch stats: jt809 logins %llu, positions %llu + %llu re-uploaded, mesh %llu\n",
+           st_logins, st_pos, st_reup, st_mesh);
+    if ((long)(st_pos + st_reup) != sent || (long)st_logins < logins || st_mesh == 0) {
+        printf("FAIL: roadwatch stats must count the platforms' logins and positions\n");
         return 1;
     }
     if (live_vehicles < k.vehicles) {
