@@ -740,7 +740,10 @@ static void *worker_main(void *arg)
     char name[16];
     snprintf(name, sizeof name, "sim-worker-%u", w->id % 100u);
     pthread_setname_np(pthread_self(), name);
-    uint64_t next_tick = 0, next_pub = w->t0_ns + 1000000000ull;
+    /* Counters are published a quarter second before each whole second, when the main
+     * thread reads them (sim_run): publishing on the same instant made the reader see the
+     * same snapshot twice (a second of 0/s, then a double one) whenever it woke first. */
+    uint64_t next_tick = 0, next_pub = w->t0_ns + 750000000ull;
     int warm_done = w->warm_ns <= w->t0_ns, draining = 0;
     for (;;) {
         uint64_t now = now_ns();
