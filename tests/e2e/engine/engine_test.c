@@ -3,8 +3,11 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,7 +134,8 @@ static void run_edition(uint16_t edition, const char *phone, int udp)
             sscanf(line, "roadwatch_store_writer_seconds_total{activity=\"idle\"} %lf", &idle_s);
             sscanf(line, "roadwatch_store_commit_seconds_sum %lf", &store_sum);
             double v = 0;
-            if (sscanf(line, "roadwatch_commit_latency_seconds_sum{worker=\"%*u\"} %lf", &v) == 1)
+            if (sscanf(line, "roadwatch_commit_latency_seconds_sum{worker=\"%*u\"} %lf",
+                       &v) == 1)
                 batch_sum += v;
         }
         cr_expect_eq(pclose(sp), 0);
@@ -340,6 +344,126 @@ Test(engine, split_frames_and_garbage, .fini = fini, .timeout = 60)
     int got = term_collect_acks(&t, acked, 5, harness_timeout_s() * 1000);
     cr_assert_eq(got, 5);
     term_close(&t);
+}
+
+/* The engine's VmRSS in KiB (0 when unreadable). */
+static unsigned long eng_rss_kb(void)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)eng.pid);
+    FILE *f = fopen(path, "r");
+    unsigned long kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmRSS: %lu", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb;
+}
+
+/* Connects to the engine and writes <n> bytes of <junk>, ignoring refusals and resets (the
+ * engine closes such peers); returns the bytes the kernel took. */
+static size_t junk_conn(const uint8_t *junk, size_t n)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)eng.port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 200000};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    size_t took = 0;
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) == 0)
+        while (took < n) {
+            ssize_t w = send(fd, junk + took, n - took, MSG_NOSIGNAL);
+            if (w <= 0)
+                break;
+            took += (size_t)w;
+        }
+    close(fd);
+    return took;
+}
+
+Test(engine, hostile_input_keeps_memory_bounded, .fini = fini, .timeout = 90)
+{
+    /* 512 provided buffers of 4 KiB per worker: the warm-up round below cycles through
+     * all of them, so the baseline already counts their pages */
+    eng_start(&eng, "jt808\n  max_connections 48\n  recv_buffers 512\n");
+    /* a legitimate terminal first, so that its paths are warm before the baseline */
+    struct term t;
+    term_open(&t, eng.port, 0, JT808_ED_2013, "13800000091");
+    term_login(&t, "\xd4\xc1" "M00001", 1);
+    memset(acked, 0, sizeof acked);
+    uint16_t s0 = term_report(&t, time(NULL) - 20, 1);
+    cr_assert_eq(term_collect_acks(&t, acked, 1, harness_timeout_s() * 1000), 1);
+    cr_assert(acked[s0]);
+    /* 64 KiB per connection, 40 connections at a time (the limit is 48), 5 rounds of
+     * warm-up and 25 measured (62.5 MiB offered). Even connections: random bytes with a
+     * flag every 97 (bad frames: the engine closes them), escape bytes and a run far past
+     * the framer's cap; odd ones: no flag at all (nothing to frame: the engine reads and
+     * discards all of it). */
+    static uint8_t junk[2][65536];
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (size_t i = 0; i < sizeof junk[0]; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        junk[0][i] = (uint8_t)x;
+        junk[1][i] = (uint8_t)x == 0x7E ? 0x7F : (uint8_t)x;
+        if (i % 97 == 0)
+            junk[0][i] = 0x7E;
+        if (i % 3001 == 1)
+            junk[0][i] = 0x7D;
+    }
+    memset(junk[0] + 20000, 0x41, 8000);
+    size_t sent = 0;
+    unsigned long before = 0;
+    for (int round = 0; round < 30; round++) {
+        if (round == 5) { /* warm-up done: buffers, framers, connection slots all used */
+            usleep(200000);
+            before = eng_rss_kb();
+            cr_assert_gt(before, 0);
+            sent = 0;
+        }
+        for (int c = 0; c < 40; c++)
+            sent += junk_conn(junk[c & 1], sizeof junk[0]);
+        usleep(50000);
+    }
+    /* and a flood past the limit: 200 connections at once, held open */
+    int flood[200];
+    for (int i = 0; i < 200; i++) {
+        flood[i] = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)eng.port)};
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        (void)connect(flood[i], (struct sockaddr *)&a, sizeof a);
+    }
+    usleep(300000);
+    for (int i = 0; i < 200; i++)
+        close(flood[i]);
+    usleep(300000);
+    unsigned long after = eng_rss_kb();
+    /* legitimate traffic continues on the connection it had all along */
+    uint16_t s1 = term_report(&t, time(NULL) - 10, 2);
+    cr_assert_eq(term_collect_acks(&t, acked, 1, harness_timeout_s() * 1000), 1);
+    cr_assert(acked[s1], "the legitimate terminal is still answered");
+    term_close(&t);
+    /* the engine read it: bad frames counted, connections past the limit refused */
+    struct live *lv;
+    cr_assert_eq(live_open_ro(eng.live, &lv), 0);
+    uint64_t bad = 0, refused = 0, closed = 0, bytes_in = 0;
+    const struct live_hdr *h = live_header(lv);
+    for (uint32_t w = 0; w < h->workers && w < LIVE_MAX_WORKERS; w++) {
+        bad += h->metrics[w].frames_bad;
+        refused += h->metrics[w].conns_refused;
+        closed += h->metrics[w].conns_closed;
+        bytes_in += h->metrics[w].bytes_in;
+    }
+    live_close(lv);
+    cr_log_info("junk offered (measured rounds) %zu bytes, read by the engine in all %llu; "
+                "bad frames %llu, refused %llu, closed %llu; engine RSS %lu -> %lu KiB", sent,
+                (unsigned long long)bytes_in, (unsigned long long)bad,
+                (unsigned long long)refused, (unsigned long long)closed, before, after);
+    cr_expect_gt(bytes_in, (uint64_t)16 << 20, "the junk was read");
+    cr_expect_gt(bad, 500u, "its frames were refused");
+    cr_expect_gt(refused, 100u, "the flood past the limit was refused");
+    cr_expect_lt(after, before + 8192, "RSS grew %ld KiB for %zu bytes of junk",
+                 (long)after - (long)before, sent);
 }
 
 Test(engine, newest_connection_of_a_terminal_wins, .fini = fini, .timeout = 60)
