@@ -283,6 +283,17 @@ Test(engine, kill9_under_load_loses_nothing_acknowledged, .fini = fini, .timeout
         cr_assert_eq(pts[i].gnss_time, t0 + i);
 }
 
+/* A 2013 terminal on TCP that registers, authenticates and has one report acknowledged. */
+static void legit_terminal(struct term *t, const char *phone, const char *plate_gbk)
+{
+    term_open(t, eng.port, 0, JT808_ED_2013, phone);
+    term_login(t, plate_gbk, 1);
+    memset(acked, 0, sizeof acked);
+    uint16_t s = term_report(t, time(NULL) - 20, 1);
+    cr_assert_eq(term_collect_acks(t, acked, 1, harness_timeout_s() * 1000), 1);
+    cr_assert(acked[s]);
+}
+
 Test(engine, connection_flood_past_the_limit, .fini = fini, .timeout = 60)
 {
     eng_start(&eng, "jt808\n  max_connections 20\n");
@@ -307,12 +318,7 @@ Test(engine, connection_flood_past_the_limit, .fini = fini, .timeout = 60)
     usleep(300000);
     /* legitimate traffic continues once the flood is gone */
     struct term t;
-    term_open(&t, eng.port, 0, JT808_ED_2013, "13800000051");
-    term_login(&t, "\xd4\xc1" "F00001", 1);
-    memset(acked, 0, sizeof acked);
-    uint16_t s = term_report(&t, time(NULL) - 10, 1);
-    cr_assert_eq(term_collect_acks(&t, acked, 1, harness_timeout_s() * 1000), 1);
-    cr_assert(acked[s]);
+    legit_terminal(&t, "13800000051", "\xd4\xc1" "F00001");
     term_close(&t);
 }
 
@@ -389,12 +395,7 @@ Test(engine, hostile_input_keeps_memory_bounded, .fini = fini, .timeout = 90)
     eng_start(&eng, "jt808\n  max_connections 48\n  recv_buffers 512\n");
     /* a legitimate terminal first, so that its paths are warm before the baseline */
     struct term t;
-    term_open(&t, eng.port, 0, JT808_ED_2013, "13800000091");
-    term_login(&t, "\xd4\xc1" "M00001", 1);
-    memset(acked, 0, sizeof acked);
-    uint16_t s0 = term_report(&t, time(NULL) - 20, 1);
-    cr_assert_eq(term_collect_acks(&t, acked, 1, harness_timeout_s() * 1000), 1);
-    cr_assert(acked[s0]);
+    legit_terminal(&t, "13800000091", "\xd4\xc1" "M00001");
     /* 64 KiB per connection, 40 connections at a time (the limit is 48), 5 rounds of
      * warm-up and 25 measured (62.5 MiB offered). Even connections: random bytes with a
      * flag every 97 (bad frames: the engine closes them), escape bytes and a run far past
