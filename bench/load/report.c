@@ -116,6 +116,7 @@ static void results_json(FILE *f, const struct scenario *s, const char *target,
                 (unsigned long long)ceil->bytes, (unsigned long long)(ceil->flags / 2),
                 ceil->seconds, ceil->cpu_s);
     hist_json(f, "ack_latency", &r->ack);
+    hist_json(f, "ack_latency_at_rx", &r->ack_rx);
     fprintf(f, "  \"alarm_latency\": null,\n  \"alarms_vs_oracle\": null,\n");
     uint64_t acked_meas = r->records_acked - (r->st_warm.acked_0200 +
                                               r->st_warm.acked_0704_items);

@@ -63,7 +63,7 @@ struct sim_worker {
     uint32_t *dirty;
     uint32_t n_dirty;
     struct term_stats st;
-    struct hist ack, ack_sec;
+    struct hist ack, ack_sec, ack_rx;
     struct term_env env;
     uint64_t t0_ns, warm_ns, end_ns, drain_ns;
     struct sockaddr_in dst;
@@ -223,6 +223,9 @@ static void link_connect(struct sim_worker *w, uint32_t i, uint64_t now)
     (void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     if (!t->udp)
         (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* Kernel receive timestamps: the ack latency also ends where the answer arrived, not
+     * only where this thread read it (term_env.rx_ns). */
+    (void)setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
     /* Spread connections over loopback source addresses 127.0.0.2, .3, ... */
     struct sockaddr_in src = {.sin_family = AF_INET};
     src.sin_addr.s_addr = htonl(0x7F000002u + t->index % w->s->source_addrs);
@@ -286,11 +289,41 @@ static void on_connect_done(struct sim_worker *w, uint32_t i, uint64_t now)
     term_on_connected(w->terms[i], &w->env, now);
 }
 
+/* CLOCK_MONOTONIC time at which the kernel received the bytes just read, from the
+ * SCM_TIMESTAMPNS of <m> (CLOCK_REALTIME); 0 when absent. For TCP it is the timestamp of
+ * the last segment read, so a read that drains several answers dates them all at the
+ * last one's arrival: never earlier than the truth. */
+static uint64_t rx_mono_ns(struct msghdr *m)
+{
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS)
+            continue;
+        struct timespec k, rt, mono;
+        memcpy(&k, CMSG_DATA(c), sizeof k);
+        clock_gettime(CLOCK_REALTIME, &rt);
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        int64_t waited = (rt.tv_sec - k.tv_sec) * 1000000000ll + (rt.tv_nsec - k.tv_nsec);
+        uint64_t m_ns = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;
+        if (k.tv_sec == 0 || waited < 0)
+            return m_ns;
+        return (uint64_t)waited < m_ns ? m_ns - (uint64_t)waited : 0;
+    }
+    return 0;
+}
+
 static void on_readable(struct sim_worker *w, uint32_t i, uint64_t now)
 {
     uint8_t buf[SIM_RX_CHUNK];
+    union {
+        struct cmsghdr align;
+        char b[CMSG_SPACE(sizeof(struct timespec)) * 2];
+    } ctl;
     for (int round = 0; round < 4 && w->links[i].fd >= 0; round++) {
-        ssize_t k = recv(w->links[i].fd, buf, sizeof buf, MSG_DONTWAIT);
+        struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+                            .msg_controllen = sizeof ctl.b};
+        ssize_t k = recvmsg(w->links[i].fd, &mh, MSG_DONTWAIT);
+        w->env.rx_ns = k > 0 ? rx_mono_ns(&mh) : 0;
         if (k < 0 && (errno == EAGAIN || errno == ECONNREFUSED) && w->terms[i]->udp)
             return; /* UDP: an ICMP refusal is not a link loss */
         if (k <= 0) {
@@ -750,6 +783,7 @@ static void *worker_main(void *arg)
         if (!warm_done && now >= w->warm_ns) {
             warm_done = 1;
             hist_reset(&w->ack);
+            hist_reset(&w->ack_rx);
             pthread_mutex_lock(&w->mu);
             w->snap_warm = w->st;
             pthread_mutex_unlock(&w->mu);
@@ -795,9 +829,11 @@ static int worker_setup(struct sim_worker *w, const struct scenario *s,
     w->gnss_cap = (o->open_loop || s->max_rate) ? INT64_MAX / 2 : 0;
     hist_reset(&w->ack);
     hist_reset(&w->ack_sec);
+    hist_reset(&w->ack_rx);
     hist_reset(&w->snap_sec);
     w->env = (struct term_env){.cfg = &w->cfg, .net = &s->net, .st = &w->st,
                                .ack_lat = &w->ack, .ack_lat_sec = &w->ack_sec,
+                               .ack_lat_rx = &w->ack_rx,
                                .send = sim_send, .ctx = w};
     w->dst.sin_family = AF_INET;
     w->dst.sin_port = htons(o->port_808 ? o->port_808 : s->port_808);
@@ -907,10 +943,12 @@ static void sim_collect(struct sim_worker *ws, unsigned nw, struct sim_result *r
     memset(&r->st, 0, sizeof r->st);
     memset(&r->st_warm, 0, sizeof r->st_warm);
     hist_reset(&r->ack);
+    hist_reset(&r->ack_rx);
     for (unsigned k = 0; k < nw; k++) {
         sim_stats_add(&r->st, &ws[k].st);
         sim_stats_add(&r->st_warm, &ws[k].snap_warm);
         hist_merge(&r->ack, &ws[k].ack);
+        hist_merge(&r->ack_rx, &ws[k].ack_rx);
         r->conns_failed += ws[k].failed;
         for (uint32_t j = 0; j < ws[k].n_plats && r->n_plat < SIM_PLAT_MAX; j++) {
             const struct plat *p = ws[k].plats[j];

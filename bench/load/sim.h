@@ -57,6 +57,10 @@ struct sim_result {
     struct term_stats st;
     struct term_stats st_warm; /* counters at the end of warm-up */
     struct hist ack;     /* every acknowledged record after warm-up */
+    /* The same records, latency ended at the kernel's receive timestamp of the answer
+     * (SO_TIMESTAMPNS) instead of when the simulator's thread read it: the part of the
+     * ack latency spent waiting for the load generator itself, on shared cores, removed. */
+    struct hist ack_rx;
     uint64_t records_sent;    /* 0x0200 + 0x0704 items, first sends */
     uint64_t records_acked;
     uint64_t outstanding;     /* still owed an ack when the drain ended */

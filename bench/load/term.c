@@ -248,10 +248,13 @@ static void ack_latency(const struct term_env *env, uint64_t first_ns, uint64_t 
                         unsigned records)
 {
     uint64_t us = now_ns > first_ns ? (now_ns - first_ns) / 1000u : 0;
+    uint64_t rx_us = env->rx_ns > first_ns ? (env->rx_ns - first_ns) / 1000u : 0;
     for (unsigned i = 0; i < records; i++) {
         hist_add(env->ack_lat, us);
         if (env->ack_lat_sec)
             hist_add(env->ack_lat_sec, us);
+        if (env->ack_lat_rx && env->rx_ns)
+            hist_add(env->ack_lat_rx, rx_us < us ? rx_us : us);
     }
 }
 

@@ -115,6 +115,12 @@ struct term_env {
     struct term_stats *st;
     struct hist *ack_lat;     /* every acknowledged record, microseconds */
     struct hist *ack_lat_sec; /* the same, for the current one-second interval */
+    /* Optional: the same latencies ended at rx_ns, the moment the kernel queued the bytes
+     * being handled on the socket (SO_TIMESTAMPNS, CLOCK_MONOTONIC), not when this thread
+     * got round to reading them. The caller sets rx_ns before term_on_bytes(); 0 = unknown
+     * (no sample is added). */
+    struct hist *ack_lat_rx;
+    uint64_t rx_ns;
     term_send_fn send;
     void *ctx;
 };

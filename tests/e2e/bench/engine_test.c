@@ -48,6 +48,18 @@ static int port_open(uint16_t port)
     return ok;
 }
 
+/* count and p99_ms of the ack latency <name> of results.json (count -1 when absent). */
+static long bench_latency(const char *path, const char *name, double *p99_ms)
+{
+    json_error_t e;
+    json_t *j = json_load_file(path, 0, &e);
+    json_t *h = json_object_get(j, name);
+    long n = h ? (long)json_integer_value(json_object_get(h, "count")) : -1;
+    *p99_ms = h ? json_number_value(json_object_get(h, "p99_ms")) : 0;
+    json_decref(j);
+    return n;
+}
+
 /* records.points and records.blind_dropped of results.json. */
 static long bench_points(const char *path, long *dropped)
 {
@@ -111,6 +123,18 @@ int main(int argc, char **argv)
     }
     if (stored < 0 || sent <= 0 || stored != sent - dropped || c.duplicates) {
         printf("FAIL: every acknowledged position must be in the store exactly once\n");
+        return 1;
+    }
+    /* Every answer read on loopback carries the kernel's receive time, and an arrival is
+     * never later than the read: the at-arrival latency has (almost) every record and
+     * a p99 no higher than at the read. */
+    double p99 = 0, p99_rx = 0;
+    long n = bench_latency("out/results.json", "ack_latency", &p99);
+    long n_rx = bench_latency("out/results.json", "ack_latency_at_rx", &p99_rx);
+    printf("ack latency: %ld records, p99 %.3f ms at the read, %ld records, p99 %.3f ms at "
+           "the kernel's arrival\n", n, p99, n_rx, p99_rx);
+    if (n <= 0 || n_rx < n - n / 100 || n_rx > n || p99_rx > p99) {
+        printf("FAIL: the at-arrival ack latency must cover the records acknowledged\n");
         return 1;
     }
     return 0;

@@ -130,6 +130,38 @@ Test(term, session_and_reports_decode_in_every_edition)
     }
 }
 
+/* The ack latency ends where the answer was read (now) and, when the link gives a kernel
+ * receive time (rx_ns), also where it arrived; an arrival stamped after the read (clock
+ * step) counts as the read. */
+Test(term, ack_latency_is_kept_at_read_and_at_kernel_arrival)
+{
+    struct hist rx;
+    hist_reset(&rx);
+    env.ack_lat_rx = &rx;
+    go_online(JT808_ED_2013);
+    cr_assert_eq(h.count, 0, "session answers are not reports");
+    term_tick(t, &env, 10000000, 1795395600 + 60, 64); /* 3 reports sent at 10 ms */
+    cr_assert_eq(nf, 2 + 3);
+    unsigned first = 2;
+    decode(first);
+    env.rx_ns = 16000000; /* arrived at 16 ms, read at 25 ms */
+    ack(m.h.serial, JT808_MSG_0200_LOCATION, 25000000);
+    decode(first + 1);
+    env.rx_ns = 0; /* no timestamp: only the read latency */
+    ack(m.h.serial, JT808_MSG_0200_LOCATION, 30000000);
+    decode(first + 2);
+    env.rx_ns = 50000000; /* stamped after the read: capped at it */
+    ack(m.h.serial, JT808_MSG_0200_LOCATION, 40000000);
+    cr_assert_eq(st.acked_0200, 3);
+    cr_assert_eq(h.count, 3);
+    cr_assert_eq(h.min_us, 15000);
+    cr_assert_eq(h.max_us, 30000);
+    cr_assert_eq(rx.count, 2);
+    cr_assert_eq(rx.min_us, 6000);
+    cr_assert_eq(rx.max_us, 30000);
+    cr_assert_eq(rx.sum_us, 36000);
+}
+
 Test(term, unacked_report_is_resent_with_the_same_serial_and_bytes)
 {
     go_online(JT808_ED_2013);
