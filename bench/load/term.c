@@ -511,7 +511,11 @@ int term_tick(struct term *t, const struct term_env *env, uint64_t now_ns, int64
     if (t->state != TERM_S_ONLINE || env->cfg->open_loop)
         return TERM_ACT_NONE;
     batch_start(t, env, now_ns);
-    uint64_t hb_ns = (uint64_t)((double)env->cfg->heartbeat_s / env->cfg->time_scale * 1e9);
+    /* Wall-clock seconds, like the reply timeout: a heartbeat keeps the link alive against
+     * the platform's idle timeout, which runs on real time whatever the GNSS clock does.
+     * (Scaled by time_scale, a terminal paused by backpressure in a 5,000x run sent one
+     * every 12 ms.) */
+    uint64_t hb_ns = (uint64_t)env->cfg->heartbeat_s * 1000000000ull;
     if (now_ns - t->last_tx_ns >= hb_ns) {
         struct jt808_msg m;
         term_hdr(t, &m, JT808_MSG_0002_HEARTBEAT, t->serial_next++);

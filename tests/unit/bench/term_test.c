@@ -162,6 +162,29 @@ Test(term, ack_latency_is_kept_at_read_and_at_kernel_arrival)
     cr_assert_eq(rx.sum_us, 36000);
 }
 
+/* Heartbeats keep the link alive against the platform's idle timeout, which runs on real
+ * time: after heartbeat_s wall-clock seconds of silence, whatever the GNSS time scale (a
+ * 5,000x run once sent one every 12 ms from every terminal waiting for its window). */
+Test(term, heartbeat_after_heartbeat_s_of_real_silence_at_any_time_scale)
+{
+    struct term_cfg fast = cfg;
+    fast.time_scale = 5000;
+    env.cfg = &fast;
+    go_online(JT808_ED_2013);
+    unsigned base = nf;
+    int64_t before_first = 1795395600 - 1; /* no position due yet */
+    term_tick(t, &env, 2000 + 100000000ull, before_first, 64);  /* +100 ms */
+    term_tick(t, &env, 2000 + 59999999999ull, before_first, 64); /* +60 s - 1 ns */
+    cr_assert_eq(nf, base, "no heartbeat before 60 real seconds of silence");
+    term_tick(t, &env, 2000 + 60000000000ull, before_first, 64);
+    cr_assert_eq(nf, base + 1);
+    decode(base);
+    cr_assert_eq(m.h.msg_id, JT808_MSG_0002_HEARTBEAT);
+    cr_assert_eq(st.heartbeats, 1);
+    term_tick(t, &env, 2000 + 60100000000ull, before_first, 64);
+    cr_assert_eq(nf, base + 1, "the heartbeat itself restarts the silence");
+}
+
 Test(term, unacked_report_is_resent_with_the_same_serial_and_bytes)
 {
     go_online(JT808_ED_2013);
