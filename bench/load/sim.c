@@ -832,6 +832,7 @@ static int worker_setup(struct sim_worker *w, const struct scenario *s,
     w->o = o;
     w->cfg = s->term;
     w->cfg.open_loop = (uint8_t)(o->open_loop != 0);
+    w->cfg.max_rate = (uint8_t)(s->max_rate != 0 && !o->open_loop);
     w->scale = o->time_scale > 0 ? o->time_scale : s->time_scale;
     w->cfg.time_scale = w->scale;
     w->gnss_cap = (o->open_loop || s->max_rate) ? INT64_MAX / 2 : 0;

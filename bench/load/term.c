@@ -481,6 +481,8 @@ static void term_generate(struct term *t, const struct term_env *env, uint64_t n
         int online = t->state == TERM_S_ONLINE;
         if (!online && env->cfg->open_loop)
             return; /* the ceiling counts only what reaches the sink */
+        if (!online && env->cfg->max_rate && t->blind_n >= env->cfg->blind_max)
+            return; /* no clock to keep: generating on would only drop the oldest */
         if (online && !env->cfg->open_loop && t->n_pend >= env->cfg->window) {
             env->st->window_full++;
             return;

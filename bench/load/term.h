@@ -50,7 +50,7 @@ enum term_act {
 /* Configuration shared by every terminal of a run (read-only once the run starts). */
 struct term_cfg {
     uint32_t report_s;        /* GNSS seconds between positions */
-    uint32_t heartbeat_s;     /* GNSS seconds of silence before a 0x0002 */
+    uint32_t heartbeat_s;     /* wall seconds of silence before a 0x0002 */
     uint32_t reply_timeout_ms;/* T, wall */
     uint32_t retries;         /* N */
     uint32_t window;          /* un-acknowledged 0x0200 kept at most (>= 1) */
@@ -59,6 +59,9 @@ struct term_cfg {
     uint32_t batch_max;       /* positions per 0x0704 (<= 20 keeps the body < 1023) */
     double time_scale;        /* GNSS seconds per wall second */
     uint8_t open_loop;        /* null-sink mode: no session, no acks expected */
+    /* "max" load: GNSS time has no pace, so a terminal that is not online generates only
+     * until its blind-area ring is full (paced, it keeps the clock and drops the oldest). */
+    uint8_t max_rate;
 };
 
 /* Counters of one simulator thread (summed by the reader). */

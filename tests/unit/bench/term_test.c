@@ -210,6 +210,29 @@ Test(term, unacked_report_is_resent_with_the_same_serial_and_bytes)
     cr_assert_eq(term_tick(t, &env, 4000 + 6000000000ull, 1795395600, 64), TERM_ACT_CLOSE);
 }
 
+/* Offline, a paced terminal keeps the GNSS clock and its ring drops the oldest; at max
+ * rate there is no clock to keep, so it stops once the ring is full (it generated at the
+ * simulator's full speed before, 110 M drops in a 60 s run, a core's worth of work). */
+Test(term, offline_at_max_rate_stops_at_a_full_blind_ring)
+{
+    for (int max = 0; max <= 1; max++) {
+        setup();
+        struct term_cfg c = cfg;
+        c.max_rate = (uint8_t)max;
+        env.cfg = &c;
+        cr_assert_eq(term_create(&c, &net, 5, 3, JT808_ED_2013, 0, "鄂A00003", 1795395600,
+                                 NULL, 0, &t), 0);
+        int64_t far = 1795395600 + 30 * 1000; /* 1,000 positions due */
+        for (unsigned k = 0; k < 4; k++)
+            term_tick(t, &env, 1000 + k, far, 64);
+        cr_assert_eq(nf, 0, "nothing sent while the link is down");
+        cr_assert_eq(t->blind_n, c.blind_max);
+        cr_assert_eq(st.points, max ? c.blind_max : 4 * 64);
+        cr_assert_eq(st.blind_dropped, max ? 0 : 4 * 64 - c.blind_max);
+        teardown();
+    }
+}
+
 Test(term, blind_area_upload_after_reconnect_is_0704_type_1)
 {
     go_online(JT808_ED_2019);
