@@ -186,25 +186,33 @@ static void peer_start(void)
     P.port = ntohs(a.sin_port);
 }
 
-Test(bench_peer, register_auth_report_resend_blind_upload, .timeout = 60)
+/* Runs the simulator on scenario <json> against the peer (answering reports unless
+ * <silent>) and fills <r>. */
+static void peer_run(const char *json, int silent, struct sim_result *r)
 {
     peer_start();
+    P.silent = silent;
     pthread_t th;
     pthread_create(&th, NULL, peer_main, NULL);
     static struct scenario s;
     char err[256];
+    cr_assert_eq(scn_parse(json, &s, err, sizeof err), 0, "%s", err);
+    struct sim_opts o = {.port_808 = P.port, .quiet = 1};
+    cr_assert_eq(sim_run(&s, &o, r), 0);
+    P.stop = 1;
+    pthread_join(th, NULL);
+    close(P.lfd);
+}
+
+Test(bench_peer, register_auth_report_resend_blind_upload, .timeout = 60)
+{
     const char *json =
         "{\"name\": \"peer\", \"duration_s\": 8, \"warmup_s\": 1, \"drain_s\": 10,"
         " \"time_scale\": 30, \"fleet\": {\"vehicles\": 4,"
         "  \"editions\": {\"2011\": 0.3, \"2013\": 0.4, \"2019\": 0.3}, \"report_s\": 30,"
         "  \"reply_timeout_ms\": 500, \"retries\": 3, \"reconnect_ms\": 1500}}";
-    cr_assert_eq(scn_parse(json, &s, err, sizeof err), 0, "%s", err);
     static struct sim_result r;
-    struct sim_opts o = {.port_808 = P.port, .quiet = 1};
-    cr_assert_eq(sim_run(&s, &o, &r), 0);
-    P.stop = 1;
-    pthread_join(th, NULL);
-    close(P.lfd);
+    peer_run(json, 0, &r);
     cr_log_info("reg %u auth %u reports %u resend %u batches %u items %u bad %u; sent %llu "
                 "acked %llu", P.registers, P.auths, P.reports, P.resends_same,
                 P.batches_type1, P.batch_items, P.bad, (unsigned long long)r.records_sent,
@@ -221,29 +229,18 @@ Test(bench_peer, register_auth_report_resend_blind_upload, .timeout = 60)
 }
 
 /* At "max" the simulator sends as fast as the target answers; while every window (and the
- * one 0x0704 batch in flight) is full it
- * sleeps until an answer comes instead of spinning (the spin took a core from the target
- * on the machine they share). Against a peer that never answers reports, a 3 s run uses a
- * small fraction of one core's time: spinning used all of it. */
+ * one 0x0704 batch in flight) is full it sleeps until an answer comes instead of spinning
+ * (the spin took a core from the target on the machine they share). Against a peer that
+ * never answers reports, a 3 s run uses a small fraction of one core's time: spinning used
+ * all of it. */
 Test(bench_peer, max_rate_waits_for_answers_instead_of_spinning, .timeout = 60)
 {
-    peer_start();
-    P.silent = 1;
-    pthread_t th;
-    pthread_create(&th, NULL, peer_main, NULL);
-    static struct scenario s;
-    char err[256];
     const char *json =
         "{\"name\": \"peer-max\", \"duration_s\": 3, \"warmup_s\": 0, \"drain_s\": 0,"
         " \"fleet\": {\"vehicles\": 4, \"report_s\": 30, \"window\": 4,"
         "  \"reply_timeout_ms\": 60000, \"retries\": 1}, \"load\": {\"mode\": \"max\"}}";
-    cr_assert_eq(scn_parse(json, &s, err, sizeof err), 0, "%s", err);
     static struct sim_result r;
-    struct sim_opts o = {.port_808 = P.port, .quiet = 1};
-    cr_assert_eq(sim_run(&s, &o, &r), 0);
-    P.stop = 1;
-    pthread_join(th, NULL);
-    close(P.lfd);
+    peer_run(json, 1, &r);
     cr_log_info("max, silent peer: %u reports seen, sent %llu, acked %llu, process CPU %.3f s "
                 "over %.1f s", P.reports, (unsigned long long)r.records_sent,
                 (unsigned long long)r.records_acked, r.sim_cpu_s, r.load_s);
